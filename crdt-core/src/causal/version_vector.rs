@@ -1,0 +1,214 @@
+//! [`VersionVector`]: a vector clock, one counter per replica.
+//!
+//! ```
+//! use crdt_core::{ReplicaId, VersionVector};
+//!
+//! let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+//! let mut left = VersionVector::new();
+//! let mut right = VersionVector::new();
+//! left.increment(a);
+//! right.increment(b);
+//! assert!(left.concurrent_with(&right));
+//!
+//! right.merge(&left);
+//! assert!(left.happened_before(&right));
+//! assert_eq!(left.partial_cmp(&right), Some(core::cmp::Ordering::Less));
+//! ```
+//!
+//! Semantics: entry `r = n` means "has seen the first `n` events of replica `r`". `merge` takes
+//! the per-replica maximum (the join of the lattice), so it never loses an event. `partial_cmp`
+//! is happens-before: `Less` if every entry is `<=` and one is `<`, `None` when concurrent.
+//! Absent entries are zero; zero entries are never stored, so equal clocks are equal values and
+//! encode to identical bytes. Stored as a sorted small vector: most clocks name few replicas.
+
+use core::cmp::Ordering;
+
+use alloc::vec::Vec;
+use serde::{Deserialize, Deserializer, Serialize};
+use smallvec::SmallVec;
+
+use crate::causal::dot::Dot;
+use crate::causal::replica_id::ReplicaId;
+use crate::codec::decode_error::DecodeError;
+use crate::codec::raw::{FromRaw, deserialize_via_raw};
+
+/// A vector clock: for each replica, how many of its events have been seen.
+#[derive(Clone, PartialEq, Eq, Hash, Default, Debug)]
+pub struct VersionVector {
+    entries: SmallVec<[(ReplicaId, u64); 4]>,
+}
+
+impl VersionVector {
+    /// The empty clock: nothing seen.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many events of `replica` have been seen (0 if none).
+    pub fn get(&self, replica: &ReplicaId) -> u64 {
+        match self.position(replica) {
+            Ok(index) => self.entries[index].1,
+            Err(_) => 0,
+        }
+    }
+
+    /// Records the next event of `replica` and returns its dot.
+    pub fn increment(&mut self, replica: ReplicaId) -> Dot {
+        let counter = self.get(&replica).saturating_add(1);
+        self.raise(replica, counter);
+        Dot::new(replica, counter)
+    }
+
+    /// Raises the entry of `replica` to `counter` if it is lower.
+    pub fn raise(&mut self, replica: ReplicaId, counter: u64) {
+        if counter == 0 {
+            return;
+        }
+        match self.position(&replica) {
+            Ok(index) => {
+                let entry = &mut self.entries[index].1;
+                *entry = (*entry).max(counter);
+            }
+            Err(index) => self.entries.insert(index, (replica, counter)),
+        }
+    }
+
+    /// Whether the event `dot` has been seen.
+    pub fn contains(&self, dot: &Dot) -> bool {
+        dot.counter <= self.get(&dot.replica)
+    }
+
+    /// Joins `other` into this clock: the per-replica maximum.
+    pub fn merge(&mut self, other: &Self) {
+        if self.entries.is_empty() {
+            self.entries.clone_from(&other.entries);
+            return;
+        }
+        for &(replica, counter) in &other.entries {
+            self.raise(replica, counter);
+        }
+    }
+
+    /// `self` happened before `other`: everything `self` saw, `other` saw too, and more.
+    pub fn happened_before(&self, other: &Self) -> bool {
+        self.partial_cmp(other) == Some(Ordering::Less)
+    }
+
+    /// Neither clock happened before the other, and they differ.
+    pub fn concurrent_with(&self, other: &Self) -> bool {
+        self.partial_cmp(other).is_none()
+    }
+
+    /// The `(replica, counter)` entries, ordered by replica, without zeros.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (ReplicaId, u64)> + '_ {
+        self.entries.iter().copied()
+    }
+
+    /// The number of replicas with a non-zero entry.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing has been seen.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The sum of all entries: the number of events seen, as a u128 so it cannot overflow.
+    pub fn total(&self) -> u128 {
+        self.entries.iter().map(|&(_, n)| u128::from(n)).sum()
+    }
+
+    fn position(&self, replica: &ReplicaId) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(r, _)| r.cmp(replica))
+    }
+}
+
+impl PartialOrd for VersionVector {
+    /// Happens-before. `None` means concurrent.
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        let mut less = false;
+        let mut greater = false;
+        let (mut mine, mut theirs) = (
+            self.entries.iter().peekable(),
+            other.entries.iter().peekable(),
+        );
+        loop {
+            let ordering = match (mine.peek(), theirs.peek()) {
+                (None, None) => break,
+                (Some(_), None) => Ordering::Greater,
+                (None, Some(_)) => Ordering::Less,
+                (Some((r1, n1)), Some((r2, n2))) => match r1.cmp(r2) {
+                    Ordering::Less => Ordering::Greater,
+                    Ordering::Greater => Ordering::Less,
+                    Ordering::Equal => {
+                        let ordering = n1.cmp(n2);
+                        mine.next();
+                        theirs.next();
+                        match ordering {
+                            Ordering::Less => less = true,
+                            Ordering::Greater => greater = true,
+                            Ordering::Equal => {}
+                        }
+                        continue;
+                    }
+                },
+            };
+            if ordering == Ordering::Greater {
+                greater = true;
+                mine.next();
+            } else {
+                less = true;
+                theirs.next();
+            }
+        }
+        match (less, greater) {
+            (false, false) => Some(Ordering::Equal),
+            (true, false) => Some(Ordering::Less),
+            (false, true) => Some(Ordering::Greater),
+            (true, true) => None,
+        }
+    }
+}
+
+impl FromIterator<(ReplicaId, u64)> for VersionVector {
+    fn from_iter<I: IntoIterator<Item = (ReplicaId, u64)>>(iter: I) -> Self {
+        let mut clock = Self::new();
+        for (replica, counter) in iter {
+            clock.raise(replica, counter);
+        }
+        clock
+    }
+}
+
+impl Serialize for VersionVector {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.entries.iter())
+    }
+}
+
+impl FromRaw for VersionVector {
+    type Raw = Vec<(ReplicaId, u64)>;
+
+    fn from_raw(raw: Self::Raw) -> Result<Self, DecodeError> {
+        if !raw.windows(2).all(|pair| pair[0].0 < pair[1].0) {
+            return Err(DecodeError::invalid(
+                "version vector entries not sorted by replica",
+            ));
+        }
+        if raw.iter().any(|&(_, n)| n == 0 || n > Dot::MAX_COUNTER) {
+            return Err(DecodeError::invalid(
+                "version vector counter zero or out of range",
+            ));
+        }
+        Ok(Self {
+            entries: SmallVec::from_vec(raw),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for VersionVector {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize_via_raw(deserializer)
+    }
+}

@@ -1,0 +1,4 @@
+//! Counters.
+
+pub mod gcounter;
+pub mod pncounter;

@@ -1,0 +1,73 @@
+//! The lattice traits every type of this crate implements.
+//!
+//! ```
+//! use crdt_core::{DeltaSince, GCounter, Lattice, ReplicaId};
+//!
+//! let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+//! let mut left = GCounter::new();
+//! let mut right = GCounter::new();
+//! let delta = left.increment(a, 2); // every mutator returns its delta
+//! right.increment(b, 3);
+//!
+//! // The delta is a value of the type: join it anywhere, in any order, any number of times.
+//! right.join(&delta);
+//! right.join(&delta);
+//! assert_eq!(right.value(), 5);
+//!
+//! // What a replica at `left`'s version lacks, without shipping the whole state.
+//! left.join(&right.delta_since(&left.version()));
+//! assert_eq!(left, right);
+//! ```
+//!
+//! - [`Lattice`]: a join-semilattice with a bottom (`Default`). `join` is commutative,
+//!   associative and idempotent, so replicas converge whatever order, duplication or grouping
+//!   their updates arrive in. States and deltas are the same type and share the one join.
+//! - Mutators live on each type and return a delta `d` such that joining `d` into the old state
+//!   gives the new state.
+//! - [`DeltaSince`]: a compact summary of what a replica has (its version), and the delta that
+//!   a replica at that version is missing: the basis of repair without shipping full states.
+//! - [`CausalCrdt`]: a type made of a dot store and a causal context, which an
+//!   [`ORMap`](crate::ORMap) can embed under one shared context.
+
+use crate::causal::causal_state::CausalState;
+use crate::causal::dot_store::DotStore;
+
+/// A join-semilattice with bottom `Default::default()`.
+pub trait Lattice: Clone + PartialEq + Default {
+    /// Joins `other` into `self`: the least value above both.
+    fn join(&mut self, other: &Self);
+
+    /// `self ⊔ other`, by value.
+    #[must_use]
+    fn joined(mut self, other: &Self) -> Self {
+        self.join(other);
+        self
+    }
+}
+
+/// A lattice whose replicas can tell each other what they are missing.
+pub trait DeltaSince: Lattice {
+    /// A compact summary of what a replica has seen (a causal context for causal types).
+    type Version: Clone + PartialEq + core::fmt::Debug;
+
+    /// This replica's version.
+    fn version(&self) -> Self::Version;
+
+    /// A delta that brings a replica at `version` up to `self`: for any `other` whose version is
+    /// `version`, `other ⊔ self.delta_since(version) == other ⊔ self`.
+    #[must_use]
+    fn delta_since(&self, version: &Self::Version) -> Self;
+}
+
+/// A causal CRDT: a dot store under a causal context, embeddable in an ORMap, where every
+/// embedded value shares the map's context.
+pub trait CausalCrdt: DeltaSince {
+    /// The dot store holding the live events.
+    type Store: DotStore;
+
+    /// The value made of this state.
+    fn from_state(state: CausalState<Self::Store>) -> Self;
+
+    /// The state of this value.
+    fn into_state(self) -> CausalState<Self::Store>;
+}

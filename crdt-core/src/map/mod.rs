@@ -1,0 +1,3 @@
+//! Maps.
+
+pub mod or_map;

@@ -1,0 +1,3 @@
+//! Sets.
+
+pub mod aw_set;
