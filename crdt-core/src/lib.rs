@@ -58,3 +58,8 @@ pub use map::or_map::ORMap;
 pub use register::lww_register::LwwRegister;
 pub use register::mv_register::MvRegister;
 pub use set::aw_set::AWSet;
+
+/// The README's examples, compiled and run as doc tests so they cannot go stale.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Layout: one byte of type tag, one byte of format version, then the postcard payload (see
-//! `docs/format.md` for each type's payload). Encodings are canonical: equal values give
+//! `FORMAT.md` in the crate root for each type's payload). Encodings are canonical: equal values give
 //! identical bytes (maps and sets are written sorted, replica ids once per value), so a digest
 //! of the bytes identifies the state. Decoding checks the envelope, the payload and every
 //! invariant of the type, and reports what failed as a [`DecodeError`]; it never panics and
