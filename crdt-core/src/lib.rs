@@ -44,7 +44,7 @@ pub use causal::causal_context::CausalContext;
 pub use causal::causal_state::CausalState;
 pub use causal::causality_error::CausalityError;
 pub use causal::dot::Dot;
-pub use causal::dot_store::{DotStore, Key, Value};
+pub use causal::dot_store::{DotStore, Key, StoreEncoding, Value};
 pub use causal::hlc::{Clock, HybridClock, Timestamp};
 pub use causal::replica_id::ReplicaId;
 pub use causal::version_vector::VersionVector;

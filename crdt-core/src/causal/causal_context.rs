@@ -248,3 +248,8 @@ impl<'de> Deserialize<'de> for CausalContext {
         deserialize_via_raw(deserializer)
     }
 }
+
+impl crate::codec::Codec for CausalContext {
+    const TYPE_TAG: u8 = crate::codec::type_tag::CAUSAL_CONTEXT;
+    const FORMAT_VERSION: u8 = 1;
+}

@@ -22,7 +22,7 @@ use serde::{Deserializer, Serialize, Serializer};
 
 use crate::causal::causal_context::CausalContext;
 use crate::causal::dot::Dot;
-use crate::causal::dot_store::{DotStore, WithContext};
+use crate::causal::dot_store::{DotStore, StoreEncoding, WithContext};
 use crate::causal::replica_id::ReplicaId;
 use crate::codec::decode_error::DecodeError;
 use crate::codec::raw::{FromRaw, deserialize_via_raw};
@@ -81,13 +81,13 @@ impl<S: DotStore> Lattice for CausalState<S> {
 }
 
 /// Encoded as `(context, store)`, the store naming replicas by their index in the context.
-impl<S: DotStore> Serialize for CausalState<S> {
+impl<S: StoreEncoding> Serialize for CausalState<S> {
     fn serialize<Ser: Serializer>(&self, serializer: Ser) -> Result<Ser::Ok, Ser::Error> {
         (&self.context, WithContext(&self.store, &self.context)).serialize(serializer)
     }
 }
 
-impl<S: DotStore> FromRaw for CausalState<S> {
+impl<S: StoreEncoding> FromRaw for CausalState<S> {
     type Raw = (<CausalContext as FromRaw>::Raw, S::Raw);
 
     fn from_raw((context, store): Self::Raw) -> Result<Self, DecodeError> {
@@ -97,7 +97,7 @@ impl<S: DotStore> FromRaw for CausalState<S> {
     }
 }
 
-impl<'de, S: DotStore> serde::Deserialize<'de> for CausalState<S> {
+impl<'de, S: StoreEncoding> serde::Deserialize<'de> for CausalState<S> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserialize_via_raw(deserializer)
     }
@@ -106,7 +106,12 @@ impl<'de, S: DotStore> serde::Deserialize<'de> for CausalState<S> {
 /// The impls every causal CRDT newtype over a [`CausalState`] shares: lattice, repair,
 /// embedding and encoding all delegate to the state.
 macro_rules! causal_crdt_impls {
-    ($name:ident<$($param:ident),+> where [$($bounds:tt)*], store = $store:ty, tag = $tag:expr) => {
+    (
+        $name:ident<$($param:ident),+> where [$($bounds:tt)*],
+        store = $store:ty,
+        encodable where [$($codec_bounds:tt)*],
+        tag = $tag:expr
+    ) => {
         impl<$($param),+> $name<$($param),+> where $($bounds)* {
             /// The dot store and causal context this value is made of.
             pub fn state(&self) -> &$crate::causal::causal_state::CausalState<$store> {
@@ -150,13 +155,13 @@ macro_rules! causal_crdt_impls {
             }
         }
 
-        impl<$($param),+> serde::Serialize for $name<$($param),+> where $($bounds)* {
+        impl<$($param),+> serde::Serialize for $name<$($param),+> where $($codec_bounds)* {
             fn serialize<Ser: serde::Serializer>(&self, serializer: Ser) -> Result<Ser::Ok, Ser::Error> {
                 self.state.serialize(serializer)
             }
         }
 
-        impl<$($param),+> $crate::codec::raw::FromRaw for $name<$($param),+> where $($bounds)* {
+        impl<$($param),+> $crate::codec::raw::FromRaw for $name<$($param),+> where $($codec_bounds)* {
             type Raw = <$crate::causal::causal_state::CausalState<$store> as $crate::codec::raw::FromRaw>::Raw;
 
             fn from_raw(raw: Self::Raw) -> Result<Self, $crate::codec::decode_error::DecodeError> {
@@ -164,13 +169,13 @@ macro_rules! causal_crdt_impls {
             }
         }
 
-        impl<'de, $($param),+> serde::Deserialize<'de> for $name<$($param),+> where $($bounds)* {
+        impl<'de, $($param),+> serde::Deserialize<'de> for $name<$($param),+> where $($codec_bounds)* {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 $crate::codec::raw::deserialize_via_raw(deserializer)
             }
         }
 
-        impl<$($param),+> $crate::codec::Codec for $name<$($param),+> where $($bounds)* {
+        impl<$($param),+> $crate::codec::Codec for $name<$($param),+> where $($codec_bounds)* {
             const TYPE_TAG: u8 = $tag;
             const FORMAT_VERSION: u8 = 1;
         }

@@ -10,15 +10,17 @@
 //! ```
 //!
 //! Join follows [`DotStore`]. A dot names one event, so both sides of a join hold the same value
-//! under the same dot; the value is never joined or replaced, only kept or dropped.
+//! under the same dot; the value is never joined or replaced, only kept or dropped (and dropped
+//! everywhere if a faulty peer ever sends two values under one dot).
 
 use alloc::vec::Vec;
-use serde::Serializer;
+use serde::de::DeserializeOwned;
+use serde::{Serialize, Serializer};
 use smallvec::SmallVec;
 
 use crate::causal::causal_context::CausalContext;
 use crate::causal::dot::Dot;
-use crate::causal::dot_store::{DotStore, RawDot, Value, decode_dot, encode_dot};
+use crate::causal::dot_store::{DotStore, RawDot, StoreEncoding, Value, decode_dot, encode_dot};
 use crate::codec::decode_error::DecodeError;
 
 /// Values keyed by the dot of the event that wrote them, ascending by dot.
@@ -63,8 +65,6 @@ impl<V> DotFun<V> {
 }
 
 impl<V: Value> DotStore for DotFun<V> {
-    type Raw = Vec<(RawDot, V)>;
-
     fn is_bottom(&self) -> bool {
         self.0.is_empty()
     }
@@ -74,8 +74,13 @@ impl<V: Value> DotStore for DotFun<V> {
     }
 
     fn join(&mut self, context: &CausalContext, other: &Self, other_context: &CausalContext) {
-        self.0
-            .retain(|(dot, _)| other.position(dot).is_ok() || !other_context.contains(dot));
+        // A dot both hold survives only if both hold the same value. Honest replicas always
+        // do (a dot names one write); if a faulty peer sends another value under a known dot,
+        // the write is dropped on every replica alike, so they still converge.
+        self.0.retain(|(dot, value)| match other.get(dot) {
+            Some(theirs) => theirs == value,
+            None => !other_context.contains(dot),
+        });
         for (dot, value) in other.iter() {
             if !context.contains(&dot)
                 && let Err(index) = self.position(&dot)
@@ -94,6 +99,10 @@ impl<V: Value> DotStore for DotFun<V> {
                 .collect(),
         )
     }
+}
+
+impl<V: Value + Serialize + DeserializeOwned> StoreEncoding for DotFun<V> {
+    type Raw = Vec<(RawDot, V)>;
 
     fn serialize_with<S: Serializer>(
         &self,

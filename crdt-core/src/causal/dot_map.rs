@@ -23,13 +23,14 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::fmt;
 
-use serde::Serializer;
+use serde::de::DeserializeOwned;
 use serde::ser::SerializeSeq;
+use serde::{Serialize, Serializer};
 use smallvec::SmallVec;
 
 use crate::causal::causal_context::CausalContext;
 use crate::causal::dot::Dot;
-use crate::causal::dot_store::{DotStore, Key, WithContext};
+use crate::causal::dot_store::{DotStore, Key, StoreEncoding, WithContext};
 use crate::codec::decode_error::DecodeError;
 
 /// Keys, sorted, each with a non-bottom nested store; plus an index from live dot to key.
@@ -164,8 +165,6 @@ impl<K: Ord + Clone, S: DotStore> DotMap<K, S> {
 }
 
 impl<K: Key, S: DotStore> DotStore for DotMap<K, S> {
-    type Raw = Vec<(K, S::Raw)>;
-
     fn is_bottom(&self) -> bool {
         self.entries.is_empty()
     }
@@ -208,6 +207,14 @@ impl<K: Key, S: DotStore> DotStore for DotMap<K, S> {
         }
         unseen
     }
+}
+
+impl<K, S> StoreEncoding for DotMap<K, S>
+where
+    K: Key + Serialize + DeserializeOwned,
+    S: StoreEncoding,
+{
+    type Raw = Vec<(K, S::Raw)>;
 
     fn serialize_with<Ser: Serializer>(
         &self,

@@ -24,7 +24,7 @@ use smallvec::SmallVec;
 
 use crate::causal::causal_context::CausalContext;
 use crate::causal::dot::Dot;
-use crate::causal::dot_store::{DotStore, RawDot, decode_dot, encode_dot};
+use crate::causal::dot_store::{DotStore, RawDot, StoreEncoding, decode_dot, encode_dot};
 use crate::codec::decode_error::DecodeError;
 
 /// A set of dots, ascending.
@@ -59,8 +59,6 @@ impl DotSet {
 }
 
 impl DotStore for DotSet {
-    type Raw = Vec<RawDot>;
-
     fn is_bottom(&self) -> bool {
         self.0.is_empty()
     }
@@ -86,6 +84,10 @@ impl DotStore for DotSet {
     fn unseen_by(&self, context: &CausalContext) -> Self {
         Self(self.iter().filter(|dot| !context.contains(dot)).collect())
     }
+}
+
+impl StoreEncoding for DotSet {
+    type Raw = Vec<RawDot>;
 
     fn serialize_with<S: Serializer>(
         &self,

@@ -30,9 +30,6 @@ use crate::codec::decode_error::DecodeError;
 
 /// A store of live dots (possibly with values, possibly nested under keys).
 pub trait DotStore: Clone + Default + PartialEq + Debug {
-    /// The unvalidated encoded shape, checked by [`DotStore::from_raw`].
-    type Raw: DeserializeOwned;
-
     /// Whether the store holds no dot (the bottom of the lattice).
     fn is_bottom(&self) -> bool;
 
@@ -45,6 +42,12 @@ pub trait DotStore: Clone + Default + PartialEq + Debug {
 
     /// The part of the store whose dots `context` has not seen.
     fn unseen_by(&self, context: &CausalContext) -> Self;
+}
+
+/// The encoding of a dot store whose keys and values are serializable.
+pub trait StoreEncoding: DotStore {
+    /// The unvalidated encoded shape, checked by [`StoreEncoding::from_raw`].
+    type Raw: DeserializeOwned;
 
     /// Serializes the store, naming replicas by their index in `context` (which holds every
     /// dot of the store) so each replica id is written once per value.
@@ -61,7 +64,7 @@ pub trait DotStore: Clone + Default + PartialEq + Debug {
 /// A store paired with the context its replica indexes refer to, for serializing nested stores.
 pub(crate) struct WithContext<'a, S>(pub(crate) &'a S, pub(crate) &'a CausalContext);
 
-impl<S: DotStore> Serialize for WithContext<'_, S> {
+impl<S: StoreEncoding> Serialize for WithContext<'_, S> {
     fn serialize<Ser: Serializer>(&self, serializer: Ser) -> Result<Ser::Ok, Ser::Error> {
         self.0.serialize_with(self.1, serializer)
     }
@@ -101,13 +104,14 @@ pub(crate) fn decode_dot(
     }
 }
 
-/// What a dot map can use as a key (an AWSet element, an ORMap key): ordered, so encodings
-/// are canonical, and serializable.
-pub trait Key: Ord + Clone + Debug + Serialize + DeserializeOwned {}
+/// What a dot map can use as a key (an AWSet element, an ORMap key): ordered, so that
+/// encodings are canonical. To encode, it must also be `Serialize + DeserializeOwned`.
+pub trait Key: Ord + Clone + Debug {}
 
-impl<T: Ord + Clone + Debug + Serialize + DeserializeOwned> Key for T {}
+impl<T: Ord + Clone + Debug> Key for T {}
 
-/// What a dot function can hold (an MvRegister value).
-pub trait Value: Clone + PartialEq + Debug + Serialize + DeserializeOwned {}
+/// What a dot function can hold (an MvRegister value). To encode, it must also be
+/// `Serialize + DeserializeOwned`.
+pub trait Value: Clone + PartialEq + Debug {}
 
-impl<T: Clone + PartialEq + Debug + Serialize + DeserializeOwned> Value for T {}
+impl<T: Clone + PartialEq + Debug> Value for T {}

@@ -212,3 +212,8 @@ impl<'de> Deserialize<'de> for VersionVector {
         deserialize_via_raw(deserializer)
     }
 }
+
+impl crate::codec::Codec for VersionVector {
+    const TYPE_TAG: u8 = crate::codec::type_tag::VERSION_VECTOR;
+    const FORMAT_VERSION: u8 = 1;
+}

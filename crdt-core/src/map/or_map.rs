@@ -43,7 +43,15 @@ pub struct ORMap<K: Key, V: CausalCrdt> {
     state: CausalState<DotMap<K, V::Store>>,
 }
 
-causal_crdt_impls!(ORMap<K, V> where [K: Key, V: CausalCrdt], store = DotMap<K, V::Store>, tag = type_tag::OR_MAP);
+causal_crdt_impls!(
+    ORMap<K, V> where [K: Key, V: CausalCrdt],
+    store = DotMap<K, V::Store>,
+    encodable where [
+        K: Key + serde::Serialize + serde::de::DeserializeOwned,
+        V: CausalCrdt<Store: crate::causal::dot_store::StoreEncoding>,
+    ],
+    tag = type_tag::OR_MAP
+);
 
 impl<K: Key, V: CausalCrdt> ORMap<K, V> {
     /// The empty map.

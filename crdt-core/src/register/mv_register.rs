@@ -35,7 +35,12 @@ pub struct MvRegister<T: Value> {
     state: CausalState<DotFun<T>>,
 }
 
-causal_crdt_impls!(MvRegister<T> where [T: Value], store = DotFun<T>, tag = type_tag::MV_REGISTER);
+causal_crdt_impls!(
+    MvRegister<T> where [T: Value],
+    store = DotFun<T>,
+    encodable where [T: Value + serde::Serialize + serde::de::DeserializeOwned],
+    tag = type_tag::MV_REGISTER
+);
 
 impl<T: Value> MvRegister<T> {
     /// The empty register.

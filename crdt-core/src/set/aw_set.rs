@@ -42,7 +42,12 @@ pub struct AWSet<T: Key> {
     state: CausalState<DotMap<T, DotSet>>,
 }
 
-causal_crdt_impls!(AWSet<T> where [T: Key], store = DotMap<T, DotSet>, tag = type_tag::AW_SET);
+causal_crdt_impls!(
+    AWSet<T> where [T: Key],
+    store = DotMap<T, DotSet>,
+    encodable where [T: Key + serde::Serialize + serde::de::DeserializeOwned],
+    tag = type_tag::AW_SET
+);
 
 impl<T: Key> AWSet<T> {
     /// The empty set.

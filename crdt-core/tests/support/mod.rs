@@ -416,7 +416,7 @@ impl<Inner: Arbitrary> Arbitrary for MapOp<Inner> {
 
 impl<V> Subject for ORMap<u8, V>
 where
-    V: Subject + crdt_core::CausalCrdt,
+    V: Subject + crdt_core::CausalCrdt<Store: crdt_core::StoreEncoding>,
 {
     type Op = MapOp<V::Op>;
 

@@ -1,0 +1,193 @@
+//! Decoding untrusted bytes: random input, corrupted encodings and lying lengths all end in a
+//! `DecodeError`, never a panic or an unbounded allocation; what does decode is a valid value.
+
+mod support;
+
+use crdt_core::{
+    AWSet, CausalContext, Codec, DecodeError, GCounter, LwwRegister, MvRegister, ORMap, PNCounter,
+    VersionVector,
+};
+use quickcheck::{QuickCheck, TestResult};
+use support::{History, Subject, play};
+
+/// Decodes `bytes` as `T` (raw, and behind a valid envelope so the payload parser is reached);
+/// whatever decodes must be a value that re-encodes to a decodable, equal value and joins.
+fn decode_anything<T: Codec + PartialEq + std::fmt::Debug>(bytes: &[u8]) -> bool {
+    let mut enveloped = vec![T::TYPE_TAG, T::FORMAT_VERSION];
+    enveloped.extend_from_slice(bytes);
+    [bytes, &enveloped[..]]
+        .into_iter()
+        .all(|input| match T::decode(input) {
+            Err(_) => true,
+            Ok(value) => is_sound(&value),
+        })
+}
+
+fn is_sound<T: Codec + PartialEq + std::fmt::Debug>(value: &T) -> bool {
+    let Ok(bytes) = value.encode() else {
+        return false;
+    };
+    T::decode(&bytes).as_ref() == Ok(value)
+}
+
+fn random_bytes_never_panic<T: Codec + PartialEq + std::fmt::Debug>() {
+    fn property<T: Codec + PartialEq + std::fmt::Debug>(bytes: Vec<u8>) -> bool {
+        decode_anything::<T>(&bytes)
+    }
+    QuickCheck::new()
+        .tests(2_000)
+        .quickcheck(property::<T> as fn(Vec<u8>) -> bool);
+}
+
+#[test]
+fn random_bytes_never_panic_any_type() {
+    random_bytes_never_panic::<VersionVector>();
+    random_bytes_never_panic::<CausalContext>();
+    random_bytes_never_panic::<GCounter>();
+    random_bytes_never_panic::<PNCounter>();
+    random_bytes_never_panic::<LwwRegister<String>>();
+    random_bytes_never_panic::<MvRegister<String>>();
+    random_bytes_never_panic::<AWSet<String>>();
+    random_bytes_never_panic::<ORMap<u8, AWSet<u16>>>();
+    random_bytes_never_panic::<ORMap<String, ORMap<u8, MvRegister<u64>>>>();
+}
+
+/// Flips, truncates and extends real encodings: the inputs most likely to pass the outer
+/// checks and reach the invariant checks.
+fn corrupted_encodings_never_panic<T: Subject>() {
+    fn property<T: Subject>(
+        history: History<T::Op>,
+        edits: Vec<(u16, u8)>,
+        cut: u16,
+    ) -> TestResult {
+        let Ok(run) = play::<T>(&history) else {
+            return TestResult::discard();
+        };
+        for value in run.states.iter().chain(&run.deltas) {
+            let Ok(mut bytes) = value.encode() else {
+                return TestResult::failed();
+            };
+            for &(position, xor) in &edits {
+                let position = usize::from(position) % bytes.len();
+                bytes[position] ^= xor;
+            }
+            let sound = match T::decode(&bytes) {
+                Err(_) => true,
+                Ok(decoded) => {
+                    is_sound(&decoded) && {
+                        // A corrupted but valid value must still join with honest ones.
+                        let joined = value.clone().joined(&decoded);
+                        joined == decoded.clone().joined(value)
+                    }
+                }
+            };
+            let truncated = &bytes[..usize::from(cut) % (bytes.len() + 1)];
+            if !sound || !decode_anything::<T>(truncated) {
+                return TestResult::failed();
+            }
+        }
+        TestResult::passed()
+    }
+    QuickCheck::new()
+        .tests(300)
+        .quickcheck(property::<T> as fn(History<T::Op>, Vec<(u16, u8)>, u16) -> TestResult);
+}
+
+#[test]
+fn corrupted_encodings_never_panic_any_type() {
+    corrupted_encodings_never_panic::<GCounter>();
+    corrupted_encodings_never_panic::<PNCounter>();
+    corrupted_encodings_never_panic::<LwwRegister<u8>>();
+    corrupted_encodings_never_panic::<MvRegister<u8>>();
+    corrupted_encodings_never_panic::<AWSet<u8>>();
+    corrupted_encodings_never_panic::<ORMap<u8, AWSet<u8>>>();
+    corrupted_encodings_never_panic::<ORMap<u8, ORMap<u8, MvRegister<u8>>>>();
+}
+
+#[test]
+fn a_lying_length_is_an_error_not_an_allocation() {
+    // Envelope, then a varint claiming 2^63 context entries, and nothing behind it.
+    let mut bytes = vec![AWSet::<String>::TYPE_TAG, 1];
+    bytes.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+    assert!(matches!(
+        AWSet::<String>::decode(&bytes),
+        Err(DecodeError::Malformed(_))
+    ));
+    // A string claiming 4 GiB.
+    let mut bytes = vec![LwwRegister::<String>::TYPE_TAG, 1, 1, 0, 0];
+    bytes.extend_from_slice(&[7; 16]);
+    bytes.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
+    assert!(matches!(
+        LwwRegister::<String>::decode(&bytes),
+        Err(DecodeError::Malformed(_))
+    ));
+}
+
+#[test]
+fn envelope_errors_are_named() {
+    let good = GCounter::new().encode().unwrap();
+    assert_eq!(GCounter::decode(&[]), Err(DecodeError::MissingEnvelope));
+    assert_eq!(
+        GCounter::decode(&good[..1]),
+        Err(DecodeError::MissingEnvelope)
+    );
+    assert_eq!(
+        PNCounter::decode(&good),
+        Err(DecodeError::WrongType {
+            expected: PNCounter::TYPE_TAG,
+            found: GCounter::TYPE_TAG
+        })
+    );
+    let mut newer = good.clone();
+    newer[1] = 2;
+    assert_eq!(
+        GCounter::decode(&newer),
+        Err(DecodeError::UnsupportedVersion {
+            type_tag: GCounter::TYPE_TAG,
+            found: 2,
+            supported: 1
+        })
+    );
+    let mut trailing = good.clone();
+    trailing.push(0);
+    assert_eq!(
+        GCounter::decode(&trailing),
+        Err(DecodeError::TrailingBytes(1))
+    );
+}
+
+#[test]
+fn invariant_violations_are_named() {
+    let a = [1u8; 16];
+    let b = [2u8; 16];
+    // A version vector whose replicas are out of order.
+    let mut unsorted = vec![GCounter::TYPE_TAG, 1, 2];
+    unsorted.extend_from_slice(&b);
+    unsorted.push(1);
+    unsorted.extend_from_slice(&a);
+    unsorted.push(1);
+    assert_eq!(
+        GCounter::decode(&unsorted),
+        Err(DecodeError::Invalid(
+            "version vector entries not sorted by replica"
+        ))
+    );
+    // An AWSet holding a dot its context has not seen: context {a: 1..=1}, element 5 at (a, 2).
+    let mut unseen = vec![AWSet::<u8>::TYPE_TAG, 1, 1];
+    unseen.extend_from_slice(&a);
+    unseen.extend_from_slice(&[1, 1, 1, 1, 5, 1, 0, 2]);
+    assert_eq!(
+        AWSet::<u8>::decode(&unseen),
+        Err(DecodeError::Invalid(
+            "store holds a dot its context has not seen"
+        ))
+    );
+    // The same dot under two elements.
+    let mut twice = vec![AWSet::<u8>::TYPE_TAG, 1, 1];
+    twice.extend_from_slice(&a);
+    twice.extend_from_slice(&[1, 1, 1, 2, 5, 1, 0, 1, 6, 1, 0, 1]);
+    assert_eq!(
+        AWSet::<u8>::decode(&twice),
+        Err(DecodeError::Invalid("one dot under two map keys"))
+    );
+}

@@ -1,0 +1,337 @@
+//! Named scenarios with their expected outcomes: the semantics each module documents.
+
+use std::cmp::Ordering;
+
+use crdt_core::{
+    AWSet, CausalContext, CausalityError, Codec, DeltaSince, Dot, GCounter, HybridClock, Lattice,
+    LwwRegister, MvRegister, ORMap, PNCounter, ReplicaId, VersionVector,
+};
+
+const ALICE: ReplicaId = ReplicaId::from_u128(0xa11ce);
+const BOB: ReplicaId = ReplicaId::from_u128(0xb0b);
+const CAROL: ReplicaId = ReplicaId::from_u128(0xca201);
+
+/// Joins `a` and `b` both ways and checks they agree, returning the result.
+fn converge<T: Lattice + std::fmt::Debug>(a: &T, b: &T) -> T {
+    let ab = a.clone().joined(b);
+    let ba = b.clone().joined(a);
+    assert_eq!(ab, ba, "replicas did not converge");
+    ab
+}
+
+#[test]
+fn aw_set_concurrent_add_and_remove_of_one_element_add_wins() {
+    let mut alice = AWSet::new();
+    alice.add(ALICE, "milk");
+    let mut bob = alice.clone();
+
+    alice.remove(&"milk");
+    bob.add(BOB, "milk");
+
+    let merged = converge(&alice, &bob);
+    assert!(merged.contains(&"milk"));
+    assert_eq!(merged.len(), 1);
+}
+
+#[test]
+fn aw_set_remove_only_removes_the_adds_it_observed() {
+    let mut alice = AWSet::new();
+    let mut bob = AWSet::new();
+    alice.add(ALICE, "eggs");
+    bob.add(BOB, "eggs"); // concurrent add Alice has not seen
+    alice.remove(&"eggs"); // removes Alice's add only
+
+    let merged = converge(&alice, &bob);
+    assert!(
+        merged.contains(&"eggs"),
+        "Bob's unobserved add must survive"
+    );
+
+    // Once Alice has seen Bob's add, her remove takes both.
+    let mut alice = merged.clone();
+    alice.remove(&"eggs");
+    let merged = converge(&alice, &bob);
+    assert!(!merged.contains(&"eggs"));
+    // No tombstone: the store is empty, the context remembers.
+    assert!(merged.state().store().is_empty());
+    assert!(merged.state().context().contains(&Dot::new(BOB, 1)));
+}
+
+#[test]
+fn aw_set_removed_element_is_not_resurrected_by_a_stale_state() {
+    let mut alice = AWSet::new();
+    alice.add(ALICE, 1);
+    let stale = alice.clone();
+    alice.remove(&1);
+    alice.join(&stale);
+    assert!(!alice.contains(&1));
+}
+
+#[test]
+fn aw_set_delta_arriving_before_its_cause_is_not_lost() {
+    let mut alice = AWSet::new();
+    let add = alice.add(ALICE, "x");
+    let remove = alice.remove(&"x");
+    let again = alice.add(ALICE, "x");
+
+    // Bob receives them backwards.
+    let mut bob = AWSet::new();
+    bob.join(&again);
+    bob.join(&remove);
+    bob.join(&add);
+    assert_eq!(bob, alice);
+    assert!(bob.contains(&"x"));
+}
+
+#[test]
+fn mv_register_keeps_concurrent_writes_and_a_later_write_supersedes_both() {
+    let mut alice = MvRegister::new();
+    let mut bob = MvRegister::new();
+    alice.write(ALICE, "red");
+    bob.write(BOB, "blue");
+
+    let mut merged = converge(&alice, &bob);
+    let mut values: Vec<_> = merged.values().copied().collect();
+    values.sort_unstable();
+    assert_eq!(values, ["blue", "red"]);
+
+    let delta = merged.write(CAROL, "green");
+    assert_eq!(merged.values().collect::<Vec<_>>(), [&"green"]);
+    // The delta alone carries the supersession to a replica still holding both.
+    alice.join(&bob);
+    alice.join(&delta);
+    assert_eq!(alice.values().collect::<Vec<_>>(), [&"green"]);
+}
+
+#[test]
+fn or_map_concurrent_remove_and_update_keeps_only_the_unobserved_update() {
+    // Documented outcome: observed-remove reset. The key survives with exactly the effects the
+    // remover had not seen.
+    let mut alice: ORMap<&str, AWSet<&str>> = ORMap::new();
+    alice.update("pantry", |set| set.add(ALICE, "rice"));
+    alice.update("pantry", |set| set.add(ALICE, "beans"));
+    let mut bob = alice.clone();
+
+    alice.remove(&"pantry");
+    bob.update("pantry", |set| set.add(BOB, "salt"));
+    bob.update("pantry", |set| set.remove(&"rice"));
+
+    let merged = converge(&alice, &bob);
+    let pantry = merged
+        .get(&"pantry")
+        .expect("the concurrent update keeps the key");
+    assert_eq!(pantry.iter().collect::<Vec<_>>(), [&"salt"]);
+}
+
+#[test]
+fn or_map_concurrent_remove_and_register_write() {
+    let mut alice: ORMap<String, MvRegister<u32>> = ORMap::new();
+    alice.update("milk".into(), |q| q.write(ALICE, 1));
+    let mut bob = alice.clone();
+
+    alice.remove(&"milk".into());
+    bob.update("milk".into(), |q| q.write(BOB, 3));
+
+    let merged = converge(&alice, &bob);
+    let milk = merged.get(&"milk".into()).expect("the write survives");
+    assert_eq!(milk.values().collect::<Vec<_>>(), [&3]);
+
+    // Without a concurrent update, a remove removes the key everywhere.
+    let mut carol = merged.clone();
+    carol.remove(&"milk".into());
+    assert!(!converge(&carol, &merged).contains_key(&"milk".into()));
+}
+
+#[test]
+fn or_map_concurrent_updates_of_one_key_merge_by_the_value_type() {
+    let mut alice: ORMap<u8, AWSet<u8>> = ORMap::new();
+    let mut bob = alice.clone();
+    alice.update(1, |set| set.add(ALICE, 10));
+    bob.update(1, |set| set.add(BOB, 20));
+    let merged = converge(&alice, &bob);
+    let set = merged.get(&1).unwrap();
+    assert_eq!(set.iter().collect::<Vec<_>>(), [&10, &20]);
+}
+
+#[test]
+fn lww_register_equal_physical_time_on_two_replicas_is_decided_by_replica_id() {
+    let mut alice_clock = HybridClock::new(ALICE);
+    let mut bob_clock = HybridClock::new(BOB);
+    let mut alice = LwwRegister::new();
+    let mut bob = LwwRegister::new();
+    alice.set("alice's", &mut alice_clock, &mut || 42);
+    bob.set("bob's", &mut bob_clock, &mut || 42);
+    assert_eq!(
+        alice.timestamp().unwrap().millis,
+        bob.timestamp().unwrap().millis
+    );
+    assert_ne!(alice.timestamp(), bob.timestamp());
+
+    let merged = converge(&alice, &bob);
+    // ALICE (0xa11ce) > BOB (0xb0b) as ids, so Alice's write wins on both replicas.
+    assert!(ALICE > BOB);
+    assert_eq!(merged.get(), Some(&"alice's"));
+
+    // try_join sees no conflict: the timestamps differ.
+    let mut checked = bob.clone();
+    assert_eq!(checked.try_join(&alice), Ok(()));
+    assert_eq!(checked, merged);
+}
+
+#[test]
+fn lww_register_write_after_seeing_wins_despite_a_slow_clock() {
+    let mut fast = HybridClock::new(ALICE);
+    let mut slow = HybridClock::new(BOB);
+    let mut register = LwwRegister::new();
+    register.set(1, &mut fast, &mut || 1_000_000);
+    register.set(2, &mut slow, &mut || 5); // Bob's clock is far behind, but he saw the value
+    assert_eq!(register.get(), Some(&2));
+}
+
+#[test]
+fn lww_register_reused_replica_id_is_reported_not_silent() {
+    // Two processes wrongly sharing one replica id and clock state.
+    let mut first = HybridClock::new(ALICE);
+    let mut second = HybridClock::new(ALICE);
+    let mut a = LwwRegister::new();
+    let mut b = LwwRegister::new();
+    a.set("one", &mut first, &mut || 7);
+    b.set("two", &mut second, &mut || 7);
+    assert_eq!(a.timestamp(), b.timestamp());
+
+    let mut checked = a.clone();
+    assert_eq!(
+        checked.try_join(&b),
+        Err(CausalityError::DuplicateTimestamp(a.timestamp().unwrap()))
+    );
+    assert_eq!(checked, a, "a refused join changes nothing");
+    // The plain join still converges, deterministically.
+    assert_eq!(converge(&a, &b).get(), Some(&"two"));
+}
+
+#[test]
+fn vector_clocks_in_the_classic_three_process_exchange() {
+    // P1: a (local), b (send m1 to P2)
+    // P2: c (local), d (receive m1), e (send m2 to P3)
+    // P3: f (local), g (receive m2)
+    let (p1, p2, p3) = (ALICE, BOB, CAROL);
+    let mut clock1 = VersionVector::new();
+    let mut clock2 = VersionVector::new();
+    let mut clock3 = VersionVector::new();
+
+    clock1.increment(p1);
+    let a = clock1.clone();
+    clock1.increment(p1);
+    let b = clock1.clone();
+    let m1 = b.clone();
+
+    clock2.increment(p2);
+    let c = clock2.clone();
+    clock2.merge(&m1);
+    clock2.increment(p2);
+    let d = clock2.clone();
+    clock2.increment(p2);
+    let e = clock2.clone();
+    let m2 = e.clone();
+
+    clock3.increment(p3);
+    let f = clock3.clone();
+    clock3.merge(&m2);
+    clock3.increment(p3);
+    let g = clock3.clone();
+
+    // Happens-before along message chains, transitively.
+    for (earlier, later) in [
+        (&a, &b),
+        (&a, &d),
+        (&b, &d),
+        (&c, &d),
+        (&d, &e),
+        (&b, &g),
+        (&a, &g),
+        (&f, &g),
+        (&c, &g),
+    ] {
+        assert!(earlier.happened_before(later), "{earlier:?} → {later:?}");
+        assert_eq!(earlier.partial_cmp(later), Some(Ordering::Less));
+        assert_eq!(later.partial_cmp(earlier), Some(Ordering::Greater));
+        assert!(!later.happened_before(earlier));
+    }
+    // Concurrent: no chain of messages either way.
+    for (x, y) in [(&a, &c), (&b, &c), (&f, &a), (&f, &b), (&f, &e), (&f, &d)] {
+        assert!(x.concurrent_with(y), "{x:?} ∥ {y:?}");
+        assert_eq!(x.partial_cmp(y), None);
+        assert!(!x.happened_before(y) && !y.happened_before(x));
+    }
+    assert_eq!(g.get(&p1), 2);
+    assert_eq!(g.get(&p2), 3);
+    assert_eq!(g.get(&p3), 2);
+    assert_eq!(g.partial_cmp(&g.clone()), Some(Ordering::Equal));
+    assert!(!g.concurrent_with(&g));
+}
+
+#[test]
+fn causal_context_compacts_as_gaps_fill() {
+    let mut context = CausalContext::new();
+    for counter in [5, 3, 1, 4] {
+        context.insert(Dot::new(ALICE, counter));
+    }
+    assert_eq!(context.version_vector().get(&ALICE), 1);
+    assert_eq!(
+        context.cloud().collect::<Vec<_>>(),
+        [3, 4, 5].map(|counter| Dot::new(ALICE, counter))
+    );
+    assert!(!context.contains(&Dot::new(ALICE, 2)));
+    context.insert(Dot::new(ALICE, 2));
+    assert_eq!(context.version_vector().get(&ALICE), 5);
+    assert_eq!(context.cloud().count(), 0);
+    // Compact contexts built in different orders are equal values with equal encodings.
+    let in_order: CausalContext = (1..=5).map(|c| Dot::new(ALICE, c)).collect();
+    assert_eq!(context, in_order);
+    assert_eq!(context.next_dot(ALICE), Dot::new(ALICE, 6));
+    assert!(context.includes(&in_order) && in_order.includes(&context));
+}
+
+#[test]
+fn counters_count_every_concurrent_change_once() {
+    let mut alice = PNCounter::new();
+    let mut bob = PNCounter::new();
+    let mut deltas = vec![alice.increment(ALICE, 10), bob.decrement(BOB, 3)];
+    deltas.push(alice.decrement(ALICE, 2));
+    deltas.push(bob.increment(BOB, 1));
+    let merged = converge(&alice, &bob);
+    assert_eq!(merged.value(), 10 - 3 - 2 + 1);
+    // Deltas delivered twice count once.
+    let redelivered = deltas
+        .iter()
+        .chain(&deltas)
+        .fold(PNCounter::new(), |acc, d| acc.joined(d));
+    assert_eq!(redelivered, merged);
+
+    let mut g = GCounter::new();
+    g.increment(ALICE, u64::MAX);
+    g.increment(BOB, u64::MAX);
+    assert_eq!(g.value(), 2 * u128::from(u64::MAX));
+}
+
+#[test]
+fn delta_since_ships_less_than_the_state() {
+    let mut alice = AWSet::new();
+    for i in 0..1_000u32 {
+        alice.add(ALICE, i);
+    }
+    let mut bob = alice.clone();
+    alice.add(ALICE, 5_000);
+    alice.remove(&7);
+    let delta = alice.delta_since(&bob.version());
+    assert_eq!(delta.len(), 1, "only the new element travels");
+    let delta_bytes = delta.encode().unwrap().len();
+    let state_bytes = alice.encode().unwrap().len();
+    assert!(
+        delta_bytes * 20 < state_bytes,
+        "delta {delta_bytes} bytes vs state {state_bytes} bytes"
+    );
+    bob.join(&delta);
+    assert_eq!(bob, alice);
+    assert!(!bob.contains(&7));
+}
