@@ -63,7 +63,10 @@ impl<K: Key, V: CausalCrdt> ORMap<K, V> {
     /// starting from the empty value if the key is absent; returns the map's delta.
     ///
     /// `mutate` receives the value as seen here, with the map's context, so that new events get
-    /// fresh dots and supersede what is seen. It must return the delta of the mutators it calls.
+    /// fresh dots and supersede what is seen. It must return the delta its mutator returned
+    /// (join several with [`Lattice::join`] if it calls more than one), never the value itself:
+    /// the value carries the whole map's context, and as a delta it would remove every other
+    /// key it has seen.
     pub fn update(&mut self, key: K, mutate: impl FnOnce(&mut V) -> V) -> Self {
         let store = self.state.store().get(&key).cloned().unwrap_or_default();
         let mut value = V::from_state(CausalState::new(store, self.state.context().clone()));
