@@ -28,7 +28,7 @@ fn bench(c: &mut Criterion) {
     group
         .sample_size(20)
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4));
+        .measurement_time(Duration::from_secs(6));
 
     let (left, right) = our_diverged_pair(SHARED, EXTRA);
     assert_eq!(left.clone().joined(&right).len() as u64, SHARED + 2 * EXTRA);
