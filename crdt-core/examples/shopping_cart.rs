@@ -43,9 +43,10 @@ impl Replica {
     }
 
     fn print(&self) {
-        let lines: Vec<String> = self
-            .cart
-            .keys()
+        let mut items: Vec<&String> = self.cart.keys().collect();
+        items.sort();
+        let lines: Vec<String> = items
+            .into_iter()
             .map(|item| {
                 let quantities = self
                     .cart

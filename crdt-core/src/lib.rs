@@ -16,7 +16,9 @@
 //! at_alice.join(&delta_b);
 //! at_bob.join(&delta_a);
 //! assert_eq!(at_alice, at_bob);
-//! assert_eq!(at_alice.iter().collect::<Vec<_>>(), [&"apples", &"bread"]);
+//! let mut items: Vec<_> = at_alice.iter().collect();
+//! items.sort();
+//! assert_eq!(items, [&"apples", &"bread"]);
 //! ```
 //!
 //! Layers, lowest first: [`causal`] (replica ids, dots, version vectors, causal contexts, the

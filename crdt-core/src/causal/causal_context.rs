@@ -122,13 +122,6 @@ impl CausalContext {
         self.entries.iter().map(|(replica, _)| *replica)
     }
 
-    /// Each replica with its ranges of seen counters, by replica.
-    pub(crate) fn entries(&self) -> impl Iterator<Item = (ReplicaId, &CounterRanges)> + '_ {
-        self.entries
-            .iter()
-            .map(|(replica, ranges)| (*replica, ranges))
-    }
-
     /// The position of `replica` among [`Self::replicas`]: the index that stands for it in
     /// encodings of a store under this context.
     pub(crate) fn replica_index(&self, replica: &ReplicaId) -> Option<usize> {
@@ -138,6 +131,29 @@ impl CausalContext {
     /// The replica at `index` among [`Self::replicas`].
     pub(crate) fn replica_at(&self, index: usize) -> Option<ReplicaId> {
         self.entries.get(index).map(|(replica, _)| *replica)
+    }
+
+    /// The dots both contexts have seen, as `(replica, start, end)` inclusive ranges.
+    pub(crate) fn overlap(&self, other: &Self) -> Vec<(ReplicaId, u64, u64)> {
+        let mut overlap = Vec::new();
+        for (replica, mine) in &self.entries {
+            let Some(theirs) = other.ranges(replica) else {
+                continue;
+            };
+            let (mut mine, mut theirs) = (mine.iter().peekable(), theirs.iter().peekable());
+            while let (Some(&(s1, e1)), Some(&(s2, e2))) = (mine.peek(), theirs.peek()) {
+                let (start, end) = (s1.max(s2), e1.min(e2));
+                if start <= end {
+                    overlap.push((*replica, start, end));
+                }
+                if e1 < e2 {
+                    mine.next();
+                } else {
+                    theirs.next();
+                }
+            }
+        }
+        overlap
     }
 
     /// Records every counter in `start..=end` of `replica` as seen.

@@ -18,6 +18,7 @@
 //! What grows: the context, by one range per gap in each replica's events (usually none);
 //! removed entries leave nothing behind in the store.
 
+use alloc::vec::Vec;
 use serde::{Deserializer, Serialize, Serializer};
 
 use crate::causal::causal_context::CausalContext;
@@ -67,8 +68,14 @@ impl<S: DotStore> CausalState<S> {
     /// so the delta removes there exactly what was removed here, and nothing else.
     pub(crate) fn delta_since(&self, remote: &CausalContext) -> Self {
         let store = self.store.unseen_by(remote);
+        let mut shared: Vec<Dot> = self
+            .store
+            .dots()
+            .filter(|dot| remote.contains(dot))
+            .collect();
+        shared.sort_unstable();
         let mut context = self.context.clone();
-        context.remove_sorted(self.store.dots().filter(|dot| remote.contains(dot)));
+        context.remove_sorted(shared);
         Self { store, context }
     }
 }

@@ -14,15 +14,17 @@
 //! Join is per key, by the nested store's join under the shared contexts; a key whose store
 //! becomes bottom disappears. A key exists while some dot under it is live.
 //!
-//! Cost: besides the sorted entries, the map keeps an index from each live dot to its key, so
-//! a join only visits the keys the other side holds plus the keys owning dots the other side's
-//! context covers. Joining a small delta into a large map is thus O(k log n) for k touched
-//! keys, independent of the map's size; a full-state join stays linear, as it must be.
+//! Cost: entries live in a hash map (iteration order is unspecified; encodings sort by key, so
+//! they stay canonical), beside an index from each live dot to its key. A join visits only the
+//! keys the other side holds plus the keys owning dots that both sides have seen, found through
+//! the index: joining a small delta into a large map costs O(k) hash lookups for k touched keys,
+//! independent of the map's size. A full-state join stays linear, as it must.
 
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::fmt;
 
+use hashbrown::HashMap;
+use hashbrown::hash_map::RawEntryMut;
 use serde::de::DeserializeOwned;
 use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
@@ -33,38 +35,45 @@ use crate::causal::dot::Dot;
 use crate::causal::dot_store::{DotStore, Key, StoreEncoding, WithContext};
 use crate::codec::decode_error::DecodeError;
 
-/// Keys, sorted, each with a non-bottom nested store; plus an index from live dot to key.
+/// Keys, each with a non-bottom nested store; plus an index from live dot to key.
 #[derive(Clone)]
 pub struct DotMap<K, S> {
-    entries: BTreeMap<K, S>,
+    entries: HashMap<K, S>,
     /// Every live dot of every entry, with its key: derived from `entries`, never encoded.
-    index: BTreeMap<Dot, K>,
+    index: HashMap<Dot, K>,
 }
 
 impl<K, S> Default for DotMap<K, S> {
     fn default() -> Self {
         Self {
-            entries: BTreeMap::new(),
-            index: BTreeMap::new(),
+            entries: HashMap::default(),
+            index: HashMap::default(),
         }
     }
 }
 
-impl<K: PartialEq, S: PartialEq> PartialEq for DotMap<K, S> {
+impl<K: Key, S: PartialEq> PartialEq for DotMap<K, S> {
     fn eq(&self, other: &Self) -> bool {
         self.entries == other.entries
     }
 }
 
-impl<K: Eq, S: Eq> Eq for DotMap<K, S> {}
+impl<K: Key, S: Eq> Eq for DotMap<K, S> {}
 
-impl<K: fmt::Debug, S: fmt::Debug> fmt::Debug for DotMap<K, S> {
+impl<K: Key, S: fmt::Debug> fmt::Debug for DotMap<K, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.entries.iter()).finish()
+        f.debug_map().entries(sorted(&self.entries)).finish()
     }
 }
 
-impl<K: Ord + Clone, S: DotStore> DotMap<K, S> {
+/// The entries in key order: what encodings and debug output need to be canonical.
+fn sorted<K: Ord, S>(entries: &HashMap<K, S>) -> Vec<(&K, &S)> {
+    let mut sorted: Vec<(&K, &S)> = entries.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    sorted
+}
+
+impl<K: Key, S: DotStore> DotMap<K, S> {
     /// The map holding `store` under `key` only (nothing if `store` is bottom).
     pub fn single(key: K, store: S) -> Self {
         let mut map = Self::default();
@@ -82,12 +91,12 @@ impl<K: Ord + Clone, S: DotStore> DotMap<K, S> {
         self.entries.contains_key(key)
     }
 
-    /// The keys, ascending.
+    /// The keys, in no particular order.
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &K> + '_ {
         self.entries.keys()
     }
 
-    /// The entries, ascending by key.
+    /// The entries, in no particular order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&K, &S)> + '_ {
         self.entries.iter()
     }
@@ -117,6 +126,45 @@ impl<K: Ord + Clone, S: DotStore> DotMap<K, S> {
         self.entries.insert(key, store);
     }
 
+    /// The keys this map holds that the other side does not, but whose dots it has seen: it
+    /// removed them. Only dots both contexts cover can be such dots; when they are fewer than
+    /// the live dots here, each is looked up in the index, otherwise the index is scanned.
+    fn removed_by(
+        &self,
+        context: &CausalContext,
+        other: &Self,
+        other_context: &CausalContext,
+    ) -> Vec<K> {
+        let overlap = context.overlap(other_context);
+        let shared_dots = overlap.iter().fold(0u64, |sum, &(_, start, end)| {
+            sum.saturating_add(end - start + 1)
+        });
+        let mut removed: Vec<K> = Vec::new();
+        let mut consider = |key: &K| {
+            if !other.entries.contains_key(key) {
+                removed.push(key.clone());
+            }
+        };
+        if shared_dots <= self.index.len() as u64 {
+            for (replica, start, end) in overlap {
+                for counter in start..=end {
+                    if let Some(key) = self.index.get(&Dot::new(replica, counter)) {
+                        consider(key);
+                    }
+                }
+            }
+        } else {
+            for (dot, key) in &self.index {
+                if other_context.contains(dot) {
+                    consider(key);
+                }
+            }
+        }
+        removed.sort_unstable();
+        removed.dedup();
+        removed
+    }
+
     /// Joins `theirs` into the entry of `key`, keeping the index in step.
     fn join_entry(
         &mut self,
@@ -125,16 +173,27 @@ impl<K: Ord + Clone, S: DotStore> DotMap<K, S> {
         theirs: &S,
         other_context: &CausalContext,
     ) {
-        let Some(mine) = self.entries.get_mut(key) else {
-            let mut fresh = S::default();
-            fresh.join(context, theirs, other_context);
-            self.insert_entry(key.clone(), fresh);
-            return;
+        let mine = match self.entries.raw_entry_mut().from_key(key) {
+            RawEntryMut::Vacant(vacant) => {
+                let mut fresh = S::default();
+                fresh.join(context, theirs, other_context);
+                if !fresh.is_bottom() {
+                    for dot in fresh.dots() {
+                        self.index.insert(dot, key.clone());
+                    }
+                    vacant.insert(key.clone(), fresh);
+                }
+                return;
+            }
+            RawEntryMut::Occupied(occupied) => occupied.into_mut(),
         };
-        let before: SmallVec<[Dot; 4]> = mine.dots().collect();
+        let mut before: SmallVec<[Dot; 4]> = mine.dots().collect();
         mine.join(context, theirs, other_context);
-        let mut after = mine.dots().peekable();
-        let mut before = before.into_iter().peekable();
+        let mut after: SmallVec<[Dot; 4]> = mine.dots().collect();
+        let bottom = mine.is_bottom();
+        before.sort_unstable();
+        after.sort_unstable();
+        let (mut before, mut after) = (before.into_iter().peekable(), after.into_iter().peekable());
         // Both ascending: walk them together to find the dots that left and arrived.
         loop {
             match (before.peek().copied(), after.peek().copied()) {
@@ -157,8 +216,7 @@ impl<K: Ord + Clone, S: DotStore> DotMap<K, S> {
                 }
             }
         }
-        drop(after);
-        if mine.is_bottom() {
+        if bottom {
             self.entries.remove(key);
         }
     }
@@ -174,25 +232,8 @@ impl<K: Key, S: DotStore> DotStore for DotMap<K, S> {
     }
 
     fn join(&mut self, context: &CausalContext, other: &Self, other_context: &CausalContext) {
-        // Keys the other side does not hold but whose dots it has seen: it removed them there.
-        // Found through the index, so a small delta costs no walk over the whole map.
-        let mut removed: Vec<K> = Vec::new();
-        for (replica, ranges) in other_context.entries() {
-            for (start, end) in ranges.iter() {
-                let span = Dot::new(replica, start)..=Dot::new(replica, end);
-                removed.extend(
-                    self.index
-                        .range(span)
-                        .map(|(_, key)| key)
-                        .filter(|key| !other.entries.contains_key(key))
-                        .cloned(),
-                );
-            }
-        }
-        removed.sort_unstable();
-        removed.dedup();
         let bottom = S::default();
-        for key in &removed {
+        for key in &self.removed_by(context, other, other_context) {
             self.join_entry(key, context, &bottom, other_context);
         }
         for (key, theirs) in &other.entries {
@@ -222,7 +263,7 @@ where
         serializer: Ser,
     ) -> Result<Ser::Ok, Ser::Error> {
         let mut seq = serializer.serialize_seq(Some(self.entries.len()))?;
-        for (key, store) in &self.entries {
+        for (key, store) in sorted(&self.entries) {
             seq.serialize_element(&(key, WithContext(store, context)))?;
         }
         seq.end()

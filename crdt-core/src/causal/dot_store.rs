@@ -20,6 +20,7 @@
 //! ```
 
 use core::fmt::Debug;
+use core::hash::Hash;
 
 use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
@@ -33,7 +34,7 @@ pub trait DotStore: Clone + Default + PartialEq + Debug {
     /// Whether the store holds no dot (the bottom of the lattice).
     fn is_bottom(&self) -> bool;
 
-    /// Every dot held, ascending.
+    /// Every dot held, in no particular order.
     fn dots(&self) -> impl Iterator<Item = Dot> + '_;
 
     /// Joins `(other, other_context)` into `(self, context)`; the caller then unites the
@@ -104,11 +105,12 @@ pub(crate) fn decode_dot(
     }
 }
 
-/// What a dot map can use as a key (an AWSet element, an ORMap key): ordered, so that
-/// encodings are canonical. To encode, it must also be `Serialize + DeserializeOwned`.
-pub trait Key: Ord + Clone + Debug {}
+/// What a dot map can use as a key (an AWSet element, an ORMap key): hashed for lookups, and
+/// ordered so that encodings are canonical. To encode, it must also be
+/// `Serialize + DeserializeOwned`.
+pub trait Key: Ord + Hash + Clone + Debug {}
 
-impl<T: Ord + Clone + Debug> Key for T {}
+impl<T: Ord + Hash + Clone + Debug> Key for T {}
 
 /// What a dot function can hold (an MvRegister value). To encode, it must also be
 /// `Serialize + DeserializeOwned`.

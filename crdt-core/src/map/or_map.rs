@@ -118,7 +118,7 @@ impl<K: Key, V: CausalCrdt> ORMap<K, V> {
         self.state.store().contains_key(key)
     }
 
-    /// The keys, ascending.
+    /// The keys, in no particular order.
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &K> + '_ {
         self.state.store().keys()
     }

@@ -24,7 +24,8 @@
 //! a remove never affects adds it did not see. What is kept: for each present element, the dots
 //! of its unremoved adds (one, unless concurrent adds have not yet been superseded); removed
 //! elements are gone from the store, remembered only by the causal context, which grows by a
-//! range per gap in the events seen, not per element. Deltas: `add` ships the element with its
+//! range per gap in the events seen, not per element. Elements live in a hash map: iteration
+//! order is unspecified, and joining a small delta costs the same whatever the set's size. Deltas: `add` ships the element with its
 //! new dot and the dots it supersedes; `remove` ships no element, only the dots it removes.
 
 use crate::causal::causal_context::CausalContext;
@@ -91,7 +92,7 @@ impl<T: Key> AWSet<T> {
         self.state.store().contains_key(value)
     }
 
-    /// The elements, ascending.
+    /// The elements, in no particular order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &T> + '_ {
         self.state.store().keys()
     }
