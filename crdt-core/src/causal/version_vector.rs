@@ -73,6 +73,32 @@ impl VersionVector {
         }
     }
 
+    /// Adds `by` to the entry of `replica` (saturating) and returns the new entry.
+    pub(crate) fn add(&mut self, replica: ReplicaId, by: u64) -> u64 {
+        match self.position(&replica) {
+            Ok(index) => {
+                let entry = &mut self.entries[index].1;
+                *entry = entry.saturating_add(by);
+                *entry
+            }
+            Err(index) => {
+                if by > 0 {
+                    self.entries.insert(index, (replica, by));
+                }
+                by
+            }
+        }
+    }
+
+    /// The clock with the single entry `replica = counter`.
+    pub(crate) fn single(replica: ReplicaId, counter: u64) -> Self {
+        let mut entries = SmallVec::new();
+        if counter > 0 {
+            entries.push((replica, counter));
+        }
+        Self { entries }
+    }
+
     /// Whether the event `dot` has been seen.
     pub fn contains(&self, dot: &Dot) -> bool {
         dot.counter <= self.get(&dot.replica)

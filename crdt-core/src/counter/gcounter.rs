@@ -43,10 +43,9 @@ impl GCounter {
 
     /// Adds `by` to the count of `replica`; returns the delta.
     pub fn increment(&mut self, replica: ReplicaId, by: u64) -> Self {
-        let total = self.counts.get(&replica).saturating_add(by);
-        self.counts.raise(replica, total);
+        let total = self.counts.add(replica, by);
         Self {
-            counts: [(replica, total)].into_iter().collect(),
+            counts: VersionVector::single(replica, total),
         }
     }
 
