@@ -128,7 +128,8 @@ mod tests {
         theirs.merge(right);
         let mut their_elements: Vec<String> = theirs.read().val.into_iter().collect();
         their_elements.sort();
-        let our_elements: Vec<String> = ours.iter().cloned().collect();
+        let mut our_elements: Vec<String> = ours.iter().cloned().collect();
+        our_elements.sort();
         assert_eq!(our_elements.len(), 1000);
         assert_eq!(our_elements, their_elements);
     }
