@@ -40,6 +40,7 @@ pub mod counter;
 pub mod lattice;
 pub mod map;
 pub mod register;
+pub mod seq;
 pub mod set;
 
 pub use causal::causal_context::CausalContext;
@@ -59,6 +60,8 @@ pub use lattice::{CausalCrdt, DeltaSince, Lattice};
 pub use map::or_map::ORMap;
 pub use register::lww_register::LwwRegister;
 pub use register::mv_register::MvRegister;
+pub use seq::position_error::PositionError;
+pub use seq::rga::Rga;
 pub use set::aw_set::AWSet;
 
 /// The README's examples, compiled and run as doc tests so they cannot go stale.

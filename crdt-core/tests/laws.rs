@@ -49,3 +49,8 @@ fn or_map_of_sets_laws() {
 fn nested_or_map_laws() {
     check_laws::<ORMap<u8, ORMap<u8, MvRegister<u8>>>>(TESTS);
 }
+
+#[test]
+fn rga_laws() {
+    check_laws::<crdt_core::Rga<u8>>(TESTS);
+}

@@ -156,6 +156,48 @@ impl CausalContext {
         overlap
     }
 
+    /// The number of dots seen.
+    pub(crate) fn dot_count(&self) -> u128 {
+        self.entries
+            .iter()
+            .flat_map(|(_, ranges)| ranges.iter())
+            .map(|(start, end)| u128::from(end - start + 1))
+            .sum()
+    }
+
+    /// Splits `start..=end` of `replica` into consecutive parts, each marked with whether this
+    /// context has seen it.
+    pub(crate) fn partition(
+        &self,
+        replica: &ReplicaId,
+        start: u64,
+        end: u64,
+    ) -> SmallVec<[(u64, u64, bool); 2]> {
+        let mut parts = SmallVec::new();
+        let mut from = start;
+        if let Some(ranges) = self.ranges(replica) {
+            for (s, e) in ranges.iter() {
+                if e < from {
+                    continue;
+                }
+                if s > end {
+                    break;
+                }
+                if s > from {
+                    parts.push((from, s - 1, false));
+                }
+                let covered_end = e.min(end);
+                parts.push((from.max(s), covered_end, true));
+                from = covered_end + 1;
+                if from > end {
+                    return parts;
+                }
+            }
+        }
+        parts.push((from, end, false));
+        parts
+    }
+
     /// Records every counter in `start..=end` of `replica` as seen.
     pub(crate) fn insert_range(&mut self, replica: ReplicaId, start: u64, end: u64) {
         match self.position(&replica) {

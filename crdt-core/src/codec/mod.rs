@@ -90,4 +90,6 @@ pub mod type_tag {
     pub const AW_SET: u8 = 7;
     /// [`crate::ORMap`].
     pub const OR_MAP: u8 = 8;
+    /// [`crate::Rga`].
+    pub const RGA: u8 = 9;
 }

@@ -442,3 +442,48 @@ pub fn check_laws<T: Subject>(tests: u64) {
         .rng(Gen::new(40))
         .quickcheck(property::<T> as fn(History<T::Op>) -> quickcheck::TestResult);
 }
+
+/// An edit of a sequence; positions are reduced modulo the length when applied.
+#[derive(Clone, Debug)]
+pub enum SeqOp {
+    Insert { pos: u8, items: Vec<u8> },
+    Delete { pos: u8, len: u8 },
+}
+
+impl Arbitrary for SeqOp {
+    fn arbitrary(g: &mut Gen) -> Self {
+        if u8::arbitrary(g) % 3 == 0 {
+            Self::Delete {
+                pos: u8::arbitrary(g),
+                len: 1 + u8::arbitrary(g) % 3,
+            }
+        } else {
+            let count = 1 + usize::from(u8::arbitrary(g) % 3);
+            Self::Insert {
+                pos: u8::arbitrary(g),
+                items: (0..count).map(|_| small(g)).collect(),
+            }
+        }
+    }
+}
+
+impl Subject for crdt_core::Rga<u8> {
+    type Op = SeqOp;
+
+    fn apply(&mut self, replica: ReplicaId, op: &SeqOp) -> Self {
+        let len = self.len();
+        let result = match op {
+            SeqOp::Insert { pos, items } => {
+                self.insert(replica, u64::from(*pos) % (len + 1), items.iter().copied())
+            }
+            SeqOp::Delete { pos, len: count } => {
+                if len == 0 {
+                    return Self::default();
+                }
+                let pos = u64::from(*pos) % len;
+                self.delete(replica, pos, u64::from(*count).min(len - pos))
+            }
+        };
+        result.expect("positions are reduced into range")
+    }
+}

@@ -1,0 +1,692 @@
+//! [`Rga`]: the replicated growable array, a sequence CRDT (lists, and text through
+//! [`Text`](crate::seq::text::Text)).
+//!
+//! ```
+//! use crdt_core::{Lattice, ReplicaId, Rga};
+//!
+//! let (alice, bob) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+//! let mut at_alice = Rga::new();
+//! at_alice.insert(alice, 0, [1, 2, 3]).unwrap();
+//! let mut at_bob = at_alice.clone();
+//!
+//! // Concurrent edits at the same place.
+//! let a = at_alice.insert(alice, 1, [10]).unwrap();
+//! let b = at_bob.insert(bob, 1, [20]).unwrap();
+//! let c = at_bob.delete(bob, 2, 1).unwrap(); // deletes 2
+//! at_alice.join(&b);
+//! at_alice.join(&c);
+//! at_bob.join(&a);
+//! assert_eq!(at_alice, at_bob);
+//! assert_eq!(at_alice.iter().copied().collect::<Vec<_>>(), [1, 20, 10, 3]);
+//! ```
+//!
+//! Semantics: every inserted element gets a unique id (a dot) and remembers the element it was
+//! inserted after (its origin) and a Lamport timestamp greater than every timestamp its
+//! replica had seen. An element sits right after its origin, and elements sharing an origin
+//! are ordered by descending `(Lamport timestamp, replica id)`: a later insert at a place goes
+//! before the ones its replica had seen there, and concurrent inserts at one place are ordered
+//! the same way everywhere (the greater replica id first on a tie). Deletes are operations with
+//! their own dots, naming the elements they delete; a deleted element stays as a tombstone
+//! (its id, origin and timestamp) so that inserts referring to it still find their place.
+//!
+//! What grows: one span per run of consecutive typing (not per element), the tombstones of
+//! deleted runs, and one entry per run of consecutive deletes. An insert or delete whose
+//! origin or target has not arrived yet (deltas delivered out of order) is kept and applied
+//! when it arrives, never dropped. Positions are counted in visible elements.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use hashbrown::HashMap;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::causal::causal_context::CausalContext;
+use crate::causal::dot::Dot;
+use crate::causal::replica_id::ReplicaId;
+use crate::codec::decode_error::DecodeError;
+use crate::codec::raw::{FromRaw, deserialize_via_raw};
+use crate::codec::{Codec, type_tag};
+use crate::lattice::{DeltaSince, Lattice};
+use crate::seq::delete_log::{DeleteLog, DeleteRun};
+use crate::seq::position_error::PositionError;
+use crate::seq::span::{ElementId, Span};
+use crate::seq::span_tree::{Cursor, SpanTree};
+
+/// A replicated sequence of `T`.
+#[derive(Clone, Debug)]
+pub struct Rga<T> {
+    /// Replica ids by the small index elements use for them (in order of first appearance).
+    replicas: Vec<ReplicaId>,
+    agents: HashMap<ReplicaId, u32>,
+    /// The integrated elements, in document order.
+    tree: SpanTree<T>,
+    /// Elements whose origin has not arrived, by origin.
+    pending: BTreeMap<ElementId, Vec<Span<T>>>,
+    /// Every delete operation.
+    deletes: DeleteLog,
+    /// Every element a delete operation here names, present or not yet arrived.
+    deleted: CausalContext,
+    /// The dots of every insert and delete held.
+    context: CausalContext,
+    /// The greatest Lamport timestamp of any element held.
+    max_lamport: u64,
+}
+
+impl<T> Default for Rga<T> {
+    fn default() -> Self {
+        Self {
+            replicas: Vec::new(),
+            agents: HashMap::default(),
+            tree: SpanTree::default(),
+            pending: BTreeMap::new(),
+            deletes: DeleteLog::default(),
+            deleted: CausalContext::new(),
+            context: CausalContext::new(),
+            max_lamport: 0,
+        }
+    }
+}
+
+impl<T: Clone> Rga<T> {
+    /// The empty sequence.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The number of visible elements.
+    pub fn len(&self) -> u64 {
+        self.tree.visible()
+    }
+
+    /// Whether no element is visible.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The visible elements, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
+        self.tree
+            .iter()
+            .filter(|span| !span.deleted)
+            .flat_map(|span| span.content.iter())
+    }
+
+    /// The visible element at `pos`.
+    pub fn get(&self, pos: u64) -> Option<&T> {
+        let cursor = self.tree.find_visible(pos)?;
+        let span = self.tree.span(cursor.leaf, cursor.span)?;
+        span.content.get(usize::try_from(cursor.offset).ok()?)
+    }
+
+    /// The id of the visible element at `pos`.
+    pub fn id_at(&self, pos: u64) -> Option<Dot> {
+        let cursor = self.tree.find_visible(pos)?;
+        Some(self.dot_of(self.element_at(cursor)?))
+    }
+
+    /// Every insert and delete this sequence holds.
+    pub fn context(&self) -> &CausalContext {
+        &self.context
+    }
+
+    /// How many runs of inserted elements wait for the element they were inserted after.
+    pub fn pending(&self) -> usize {
+        self.pending.values().map(Vec::len).sum()
+    }
+
+    /// The number of spans (runs of elements) stored, tombstones included.
+    pub fn span_count(&self) -> usize {
+        self.tree.span_count()
+    }
+
+    /// Inserts `items` at `pos` (0 = the start, `len()` = the end) as new events of
+    /// `replica`; returns the delta.
+    pub fn insert(
+        &mut self,
+        replica: ReplicaId,
+        pos: u64,
+        items: impl IntoIterator<Item = T>,
+    ) -> Result<Self, PositionError> {
+        let len = self.len();
+        if pos > len {
+            return Err(PositionError { end: pos, len });
+        }
+        let content: Vec<T> = items.into_iter().collect();
+        if content.is_empty() {
+            return Ok(Self::default());
+        }
+        let agent = self.agent(replica);
+        let dot = self.context.next_dot(replica);
+        let origin_cursor = match pos {
+            0 => None,
+            _ => self.tree.find_visible(pos - 1),
+        };
+        let span = Span {
+            id: ElementId::new(agent, dot.counter),
+            origin: origin_cursor.and_then(|cursor| self.element_at(cursor)),
+            lamport: self.max_lamport.saturating_add(1),
+            deleted: false,
+            content,
+        };
+        let mut delta = Self::default();
+        delta.add_span(self, &span, 0, span.len() - 1);
+        let last = span.last_id().counter;
+        self.max_lamport = span.lamport + span.len() - 1;
+        // The new elements have the greatest timestamp here, so they go right after their
+        // origin, before everything else inserted there.
+        match origin_cursor {
+            Some(cursor) if self.tree.try_extend(cursor, &span) => {}
+            Some(cursor) => self
+                .tree
+                .insert(cursor.leaf, cursor.span, cursor.offset + 1, span),
+            None => self.tree.insert(self.tree.first_leaf(), 0, 0, span),
+        }
+        self.context.insert_range(replica, dot.counter, last);
+        Ok(delta)
+    }
+
+    /// Deletes `len` visible elements from `pos` as new events of `replica`; returns the
+    /// delta.
+    pub fn delete(
+        &mut self,
+        replica: ReplicaId,
+        pos: u64,
+        len: u64,
+    ) -> Result<Self, PositionError> {
+        let total = self.len();
+        let end = pos.saturating_add(len);
+        if end > total {
+            return Err(PositionError { end, len: total });
+        }
+        let mut delta = Self::default();
+        let mut remaining = len;
+        while remaining > 0 {
+            let Some(cursor) = self.tree.find_visible(pos) else {
+                break;
+            };
+            let Some(span) = self.tree.span(cursor.leaf, cursor.span) else {
+                break;
+            };
+            let take = remaining.min(span.len() - cursor.offset);
+            let target = self.dot_of(span.id.plus(cursor.offset));
+            let dot = self.context.next_dot(replica);
+            let run = DeleteRun::single(target, take);
+            self.add_delete(dot, run);
+            delta.add_delete(dot, run);
+            remaining -= take;
+        }
+        Ok(delta)
+    }
+
+    fn agent(&mut self, replica: ReplicaId) -> u32 {
+        if let Some(&agent) = self.agents.get(&replica) {
+            return agent;
+        }
+        let agent = u32::try_from(self.replicas.len()).unwrap_or(u32::MAX);
+        self.replicas.push(replica);
+        self.agents.insert(replica, agent);
+        agent
+    }
+
+    fn replica(&self, agent: u32) -> ReplicaId {
+        self.replicas[agent as usize]
+    }
+
+    fn dot_of(&self, id: ElementId) -> Dot {
+        Dot::new(self.replica(id.agent), id.counter)
+    }
+
+    fn element_at(&self, cursor: Cursor) -> Option<ElementId> {
+        let span = self.tree.span(cursor.leaf, cursor.span)?;
+        Some(span.id.plus(cursor.offset))
+    }
+
+    /// Takes elements `from..=to` of `span` (a span of `source`) into this sequence.
+    fn add_span(&mut self, source: &Self, span: &Span<T>, from: u64, to: u64) {
+        let replica = source.replica(span.id.agent);
+        let id = ElementId::new(self.agent(replica), span.id.counter + from);
+        let origin = if from == 0 {
+            span.origin.map(|origin| {
+                ElementId::new(self.agent(source.replica(origin.agent)), origin.counter)
+            })
+        } else {
+            Some(ElementId::new(id.agent, id.counter - 1))
+        };
+        let (start, end) = (from as usize, to as usize + 1);
+        let taken = Span {
+            id,
+            origin,
+            lamport: span.lamport + from,
+            deleted: false,
+            content: span.content[start..end].to_vec(),
+        };
+        self.context
+            .insert_range(replica, id.counter, id.counter + to - from);
+        self.integrate(taken);
+    }
+
+    /// Places `span` (whose ids are new here) in the document, or keeps it pending until its
+    /// origin arrives; then places what was waiting for its elements.
+    fn integrate(&mut self, span: Span<T>) {
+        let mut work = Vec::from([span]);
+        while let Some(span) = work.pop() {
+            let origin_cursor = match span.origin {
+                None => None,
+                Some(origin) => match self.tree.find_id(origin) {
+                    Some(cursor) => Some(cursor),
+                    None => {
+                        self.pending.entry(origin).or_default().push(span);
+                        continue;
+                    }
+                },
+            };
+            let (first, last) = (span.id, span.last_id());
+            self.max_lamport = self.max_lamport.max(span.lamport + span.len() - 1);
+            self.place(origin_cursor, span);
+            let replica = self.replica(first.agent);
+            for (start, end, deleted) in
+                self.deleted
+                    .partition(&replica, first.counter, last.counter)
+            {
+                if deleted {
+                    self.tree
+                        .delete_range(ElementId::new(first.agent, start), end);
+                }
+            }
+            let waiting: Vec<ElementId> = self
+                .pending
+                .range(first..=last)
+                .map(|(origin, _)| *origin)
+                .collect();
+            for origin in waiting {
+                if let Some(spans) = self.pending.remove(&origin) {
+                    work.extend(spans);
+                }
+            }
+        }
+    }
+
+    /// Puts `span` after its origin (at `origin`, or at the start), past the elements there
+    /// that order before it: those with a greater `(Lamport timestamp, replica id)`, and
+    /// everything inserted after them.
+    fn place(&mut self, origin: Option<Cursor>, span: Span<T>) {
+        let key = (span.lamport, self.replica(span.id.agent));
+        let (mut leaf, mut index, mut offset) = match origin {
+            None => (self.tree.first_leaf(), 0, 0),
+            Some(cursor) => (cursor.leaf, cursor.span, cursor.offset + 1),
+        };
+        let mut skipped = false;
+        loop {
+            match self.tree.span(leaf, index) {
+                Some(next) if offset == next.len() => {
+                    index += 1;
+                    offset = 0;
+                }
+                Some(next) => {
+                    if (next.lamport + offset, self.replica(next.id.agent)) > key {
+                        // Later elements of a span descend from its first: skip it whole.
+                        index += 1;
+                        offset = 0;
+                        skipped = true;
+                    } else {
+                        break;
+                    }
+                }
+                None => match self.tree.next_leaf(leaf) {
+                    Some(next_leaf) => {
+                        (leaf, index, offset) = (next_leaf, 0, 0);
+                    }
+                    None => break,
+                },
+            }
+        }
+        if !skipped
+            && let Some(cursor) = origin
+            && self.tree.try_extend(cursor, &span)
+        {
+            return;
+        }
+        self.tree.insert(leaf, index, offset, span);
+    }
+
+    /// Records a run of delete operations none of which is here yet, and deletes what it
+    /// names (now, or when it arrives).
+    fn add_delete(&mut self, key: Dot, run: DeleteRun) {
+        self.deletes.insert(key, run);
+        self.context
+            .insert_range(key.replica, key.counter, key.counter + run.ops - 1);
+        let (first, last) = run.targets();
+        self.deleted.insert_range(run.target.replica, first, last);
+        if let Some(&agent) = self.agents.get(&run.target.replica) {
+            self.tree.delete_range(ElementId::new(agent, first), last);
+        }
+    }
+
+    /// Takes everything of `source` this sequence lacks, and that `remote` has not seen if
+    /// given.
+    fn absorb(&mut self, source: &Self, remote: Option<&CausalContext>) {
+        let spans = source.tree.iter().chain(source.pending.values().flatten());
+        for span in spans {
+            let replica = source.replica(span.id.agent);
+            let (first, last) = (span.id.counter, span.last_id().counter);
+            for (from, to, seen) in self.context.partition(&replica, first, last) {
+                if seen {
+                    continue;
+                }
+                match remote {
+                    None => self.add_span(source, span, from - first, to - first),
+                    Some(remote) => {
+                        for (from, to, seen) in remote.partition(&replica, from, to) {
+                            if !seen {
+                                self.add_span(source, span, from - first, to - first);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (key, run) in source.deletes.unseen_by(remote) {
+            let last = key.counter + run.ops - 1;
+            for (from, to, seen) in self.context.partition(&key.replica, key.counter, last) {
+                if !seen {
+                    self.add_delete(
+                        Dot::new(key.replica, from),
+                        run.slice(from - key.counter, to - key.counter),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every replica named by an event, an origin or a delete target, sorted.
+    fn named_replicas(&self) -> Vec<ReplicaId> {
+        let mut named: Vec<ReplicaId> = self
+            .context
+            .replicas()
+            .chain(self.replicas.iter().copied())
+            .chain(self.deletes.iter().map(|(_, run)| run.target.replica))
+            .collect();
+        named.sort_unstable();
+        named.dedup();
+        named
+    }
+
+    /// The elements of `span`, as replicas agree on them.
+    fn span_elements<'a>(
+        &'a self,
+        span: &'a Span<T>,
+    ) -> impl Iterator<Item = ElementView<'a, T>> + 'a {
+        let replica = self.replica(span.id.agent);
+        span.content.iter().enumerate().map(move |(i, value)| {
+            let i = i as u64;
+            let origin = if i == 0 {
+                span.origin.map(|origin| self.dot_of(origin))
+            } else {
+                Some(Dot::new(replica, span.id.counter + i - 1))
+            };
+            (
+                Dot::new(replica, span.id.counter + i),
+                origin,
+                span.lamport + i,
+                value,
+            )
+        })
+    }
+
+    /// Every element, as `(id, origin, Lamport timestamp, value)` with replica ids: integrated
+    /// ones in document order, then pending ones by id.
+    fn elements(&self) -> (Vec<ElementView<'_, T>>, Vec<ElementView<'_, T>>) {
+        let integrated = self
+            .tree
+            .iter()
+            .flat_map(|span| self.span_elements(span))
+            .collect();
+        let mut pending: Vec<ElementView<'_, T>> = self
+            .pending
+            .values()
+            .flatten()
+            .flat_map(|span| self.span_elements(span))
+            .collect();
+        pending.sort_unstable_by_key(|element| element.0);
+        (integrated, pending)
+    }
+}
+
+/// One element as replicas agree on it: id, origin, Lamport timestamp, value.
+type ElementView<'a, T> = (Dot, Option<Dot>, u64, &'a T);
+
+impl<T: Clone + PartialEq> PartialEq for Rga<T> {
+    /// Equal when holding the same inserts and deletes (however their runs are stored).
+    fn eq(&self, other: &Self) -> bool {
+        self.context == other.context
+            && self.deletes == other.deletes
+            && self.elements() == other.elements()
+    }
+}
+
+impl<T: Clone + Eq> Eq for Rga<T> {}
+
+impl<T: Clone + PartialEq> Lattice for Rga<T> {
+    fn join(&mut self, other: &Self) {
+        self.absorb(other, None);
+    }
+}
+
+impl<T: Clone + PartialEq + core::fmt::Debug> DeltaSince for Rga<T> {
+    type Version = CausalContext;
+
+    fn version(&self) -> CausalContext {
+        self.context.clone()
+    }
+
+    fn delta_since(&self, version: &CausalContext) -> Self {
+        let mut delta = Self::default();
+        delta.absorb(self, Some(version));
+        delta
+    }
+}
+
+/// An element run as encoded: `(replica index, counter, origin, Lamport timestamp, values)`,
+/// replicas named by their index in the encoded context.
+type RawSpan<T> = (u32, u64, Option<(u32, u64)>, u64, Vec<T>);
+/// A delete run as encoded: `(first dot, operations, first target, length, backward)`.
+type RawDelete = ((u32, u64), u64, (u32, u64), u64, bool);
+
+/// Encoded as `(replicas, context, element runs, delete runs)`. `replicas` lists every
+/// replica named (inserting, deleting, or as an origin or target), sorted, and the runs name
+/// replicas by their index in it. Element runs are in id order and maximal, delete runs in dot
+/// order and maximal, so equal sequences encode identically; the document order is not
+/// written, since it follows from the elements.
+impl<T: Clone + Serialize> Serialize for Rga<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let table = self.named_replicas();
+        let index = |dot: Dot| -> (u32, u64) {
+            let replica = table
+                .binary_search(&dot.replica)
+                .ok()
+                .and_then(|index| u32::try_from(index).ok())
+                .unwrap_or(u32::MAX);
+            (replica, dot.counter)
+        };
+        let mut spans: Vec<(Dot, Option<Dot>, u64, &[T])> = self
+            .tree
+            .iter()
+            .chain(self.pending.values().flatten())
+            .map(|span| {
+                (
+                    self.dot_of(span.id),
+                    span.origin.map(|origin| self.dot_of(origin)),
+                    span.lamport,
+                    span.content.as_slice(),
+                )
+            })
+            .collect();
+        spans.sort_unstable_by_key(|span| span.0);
+        let mut runs: Vec<((u32, u64), Option<(u32, u64)>, u64, Vec<&T>)> = Vec::new();
+        let mut previous: Option<(Dot, u64)> = None;
+        for (id, origin, lamport, content) in spans {
+            let continues = previous.is_some_and(|(last, last_lamport)| {
+                id == Dot::new(last.replica, last.counter + 1)
+                    && origin == Some(last)
+                    && lamport == last_lamport + 1
+            });
+            let length = content.len() as u64;
+            previous = Some((
+                Dot::new(id.replica, id.counter + length - 1),
+                lamport + length - 1,
+            ));
+            match runs.last_mut() {
+                Some(run) if continues => run.3.extend(content),
+                _ => runs.push((
+                    index(id),
+                    origin.map(index),
+                    lamport,
+                    content.iter().collect(),
+                )),
+            }
+        }
+        let deletes: Vec<RawDeleteRef> = self
+            .deletes
+            .iter()
+            .map(|(key, run)| {
+                (
+                    index(key),
+                    run.ops,
+                    index(run.target),
+                    run.len,
+                    run.backward,
+                )
+            })
+            .collect();
+        (&table, &self.context, runs, deletes).serialize(serializer)
+    }
+}
+
+type RawDeleteRef = ((u32, u64), u64, (u32, u64), u64, bool);
+
+impl<T: Clone + DeserializeOwned> FromRaw for Rga<T> {
+    type Raw = (
+        Vec<ReplicaId>,
+        <CausalContext as FromRaw>::Raw,
+        Vec<RawSpan<T>>,
+        Vec<RawDelete>,
+    );
+
+    fn from_raw((table, context, spans, deletes): Self::Raw) -> Result<Self, DecodeError> {
+        let context = CausalContext::from_raw(context)?;
+        if !table.windows(2).all(|pair| pair[0] < pair[1]) {
+            return Err(DecodeError::invalid("sequence replica table not sorted"));
+        }
+        let dot = |(index, counter): (u32, u64)| -> Result<Dot, DecodeError> {
+            let replica = usize::try_from(index)
+                .ok()
+                .and_then(|index| table.get(index).copied())
+                .ok_or(DecodeError::invalid(
+                    "sequence names a replica missing from its table",
+                ))?;
+            if counter == 0 || counter > Dot::MAX_COUNTER {
+                return Err(DecodeError::invalid(
+                    "sequence counter zero or out of range",
+                ));
+            }
+            Ok(Dot::new(replica, counter))
+        };
+        let mut rga = Self::default();
+        let mut events: u128 = 0;
+        let mut previous: Option<(Dot, Option<Dot>, u64, u64)> = None;
+        for (replica, counter, origin, lamport, content) in spans {
+            let id = dot((replica, counter))?;
+            let origin = origin.map(dot).transpose()?;
+            let length = content.len() as u64;
+            if length == 0 || lamport == 0 || lamport > Dot::MAX_COUNTER - length {
+                return Err(DecodeError::invalid(
+                    "element run empty or its timestamp out of range",
+                ));
+            }
+            if id.counter > Dot::MAX_COUNTER - length {
+                return Err(DecodeError::invalid(
+                    "sequence counter zero or out of range",
+                ));
+            }
+            if let Some((last_id, _, last_lamport, last_length)) = previous {
+                let last = Dot::new(last_id.replica, last_id.counter + last_length - 1);
+                if id <= last {
+                    return Err(DecodeError::invalid(
+                        "element runs not sorted or overlapping",
+                    ));
+                }
+                if id == Dot::new(last.replica, last.counter + 1)
+                    && origin == Some(last)
+                    && lamport == last_lamport + last_length
+                {
+                    return Err(DecodeError::invalid("element runs not maximal"));
+                }
+            }
+            previous = Some((id, origin, lamport, length));
+            events += u128::from(length);
+            let agent = rga.agent(id.replica);
+            let span = Span {
+                id: ElementId::new(agent, id.counter),
+                origin: origin
+                    .map(|origin| ElementId::new(rga.agent(origin.replica), origin.counter)),
+                lamport,
+                deleted: false,
+                content,
+            };
+            rga.context
+                .insert_range(id.replica, id.counter, id.counter + length - 1);
+            rga.integrate(span);
+        }
+        let mut runs = 0;
+        let mut last_key: Option<Dot> = None;
+        for (key, ops, target, len, backward) in deletes {
+            let key = dot(key)?;
+            let target = dot(target)?;
+            let valid = ops >= 1
+                && len >= 1
+                && (ops == 1 || len == 1)
+                && key.counter <= Dot::MAX_COUNTER - ops
+                && target.counter <= Dot::MAX_COUNTER - ops.max(len)
+                && (!backward || (ops > 1 && target.counter >= ops));
+            if !valid || last_key.is_some_and(|last| key <= last) {
+                return Err(DecodeError::invalid("delete runs malformed or not sorted"));
+            }
+            last_key = Some(Dot::new(key.replica, key.counter + ops - 1));
+            let run = DeleteRun {
+                ops,
+                target,
+                len,
+                backward: backward && ops > 1,
+            };
+            rga.add_delete(key, run);
+            runs += 1;
+            events += u128::from(ops);
+        }
+        if rga.deletes.len() != runs {
+            return Err(DecodeError::invalid("delete runs not maximal"));
+        }
+        if rga.named_replicas() != table {
+            return Err(DecodeError::invalid(
+                "sequence replica table names unused replicas",
+            ));
+        }
+        if rga.context != context || context.dot_count() != events {
+            return Err(DecodeError::invalid(
+                "sequence context differs from the events it holds",
+            ));
+        }
+        Ok(rga)
+    }
+}
+
+impl<'de, T: Clone + DeserializeOwned> Deserialize<'de> for Rga<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize_via_raw(deserializer)
+    }
+}
+
+impl<T: Clone + Serialize + DeserializeOwned> Codec for Rga<T> {
+    const TYPE_TAG: u8 = type_tag::RGA;
+    const FORMAT_VERSION: u8 = 1;
+}

@@ -1,0 +1,401 @@
+//! [`SpanTree`]: the spans of a sequence in document order, in a B-tree counted by visible
+//! elements, with an index from element id to leaf.
+//!
+//! Finding the element at a visible position descends the tree by counts: O(log n). Finding
+//! an element by id goes through the index (span start id → leaf) and then the leaf: O(log n).
+//! Nodes live in two arenas (leaves and internal nodes) and refer to each other by index, so
+//! the tree needs no unsafe code and no reference counting.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use crate::seq::span::{ElementId, Span};
+
+/// The most spans a leaf holds before it splits.
+const LEAF_CAPACITY: usize = 32;
+/// The most children an internal node holds before it splits.
+const FANOUT: usize = 32;
+/// No node: the parent of the root, the leaf after the last.
+const NONE: u32 = u32::MAX;
+
+#[derive(Clone, Debug)]
+struct Leaf<T> {
+    spans: Vec<Span<T>>,
+    parent: u32,
+    next: u32,
+}
+
+#[derive(Clone, Debug)]
+struct Internal {
+    children: Vec<u32>,
+    /// The visible elements under each child.
+    visible: Vec<u64>,
+    parent: u32,
+}
+
+/// A place in the tree: the element `offset` of span `span` of leaf `leaf`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Cursor {
+    pub(crate) leaf: u32,
+    pub(crate) span: usize,
+    pub(crate) offset: u64,
+}
+
+/// The spans of a sequence in document order.
+#[derive(Clone, Debug)]
+pub(crate) struct SpanTree<T> {
+    leaves: Vec<Leaf<T>>,
+    internals: Vec<Internal>,
+    root: u32,
+    /// Levels of internal nodes above the leaves (0: the root is a leaf).
+    height: usize,
+    /// Span start id → the leaf holding that span.
+    index: BTreeMap<ElementId, u32>,
+    visible: u64,
+    spans: usize,
+}
+
+impl<T> Default for SpanTree<T> {
+    fn default() -> Self {
+        Self {
+            leaves: Vec::from([Leaf {
+                spans: Vec::new(),
+                parent: NONE,
+                next: NONE,
+            }]),
+            internals: Vec::new(),
+            root: 0,
+            height: 0,
+            index: BTreeMap::new(),
+            visible: 0,
+            spans: 0,
+        }
+    }
+}
+
+impl<T: Clone> SpanTree<T> {
+    /// The number of visible elements.
+    pub(crate) fn visible(&self) -> u64 {
+        self.visible
+    }
+
+    /// The number of spans.
+    pub(crate) fn span_count(&self) -> usize {
+        self.spans
+    }
+
+    /// The span under `cursor`.
+    pub(crate) fn span(&self, leaf: u32, span: usize) -> Option<&Span<T>> {
+        self.leaves.get(leaf as usize)?.spans.get(span)
+    }
+
+    /// The number of spans in `leaf`.
+    pub(crate) fn leaf_len(&self, leaf: u32) -> usize {
+        self.leaves
+            .get(leaf as usize)
+            .map_or(0, |leaf| leaf.spans.len())
+    }
+
+    /// The leaf after `leaf`, if any.
+    pub(crate) fn next_leaf(&self, leaf: u32) -> Option<u32> {
+        self.leaves
+            .get(leaf as usize)
+            .map(|leaf| leaf.next)
+            .filter(|&next| next != NONE)
+    }
+
+    /// The first leaf (document start).
+    pub(crate) fn first_leaf(&self) -> u32 {
+        let mut node = self.root;
+        for _ in 0..self.height {
+            node = self.internals[node as usize].children[0];
+        }
+        node
+    }
+
+    /// The spans in document order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Span<T>> + '_ {
+        let mut leaf = Some(self.first_leaf());
+        core::iter::from_fn(move || {
+            let current = leaf?;
+            leaf = self.next_leaf(current);
+            Some(self.leaves[current as usize].spans.iter())
+        })
+        .flatten()
+    }
+
+    /// The visible element at position `pos` (0-based), if `pos < visible()`.
+    pub(crate) fn find_visible(&self, mut pos: u64) -> Option<Cursor> {
+        if pos >= self.visible {
+            return None;
+        }
+        let mut node = self.root;
+        for _ in 0..self.height {
+            let internal = &self.internals[node as usize];
+            let mut child = *internal.children.last()?;
+            for (&candidate, &count) in internal.children.iter().zip(&internal.visible) {
+                if pos < count {
+                    child = candidate;
+                    break;
+                }
+                pos -= count;
+            }
+            node = child;
+        }
+        for (index, span) in self.leaves[node as usize].spans.iter().enumerate() {
+            let visible = span.visible();
+            if pos < visible {
+                return Some(Cursor {
+                    leaf: node,
+                    span: index,
+                    offset: pos,
+                });
+            }
+            pos -= visible;
+        }
+        None
+    }
+
+    /// The element with id `id`, if present.
+    pub(crate) fn find_id(&self, id: ElementId) -> Option<Cursor> {
+        let (start, &leaf) = self.index.range(..=id).next_back()?;
+        if start.agent != id.agent {
+            return None;
+        }
+        let spans = &self.leaves[leaf as usize].spans;
+        let span = spans.iter().position(|span| span.contains(id))?;
+        Some(Cursor {
+            leaf,
+            span,
+            offset: id.counter - spans[span].id.counter,
+        })
+    }
+
+    /// The visible position of the element under `cursor` (its index among visible elements
+    /// if it is visible, else the index the next visible element has).
+    pub(crate) fn position_of(&self, cursor: Cursor) -> u64 {
+        let leaf = &self.leaves[cursor.leaf as usize];
+        let mut pos: u64 = leaf.spans[..cursor.span].iter().map(Span::visible).sum();
+        if !leaf.spans[cursor.span].deleted {
+            pos += cursor.offset;
+        }
+        let (mut child, mut parent) = (cursor.leaf, leaf.parent);
+        while parent != NONE {
+            let internal = &self.internals[parent as usize];
+            for (&sibling, &count) in internal.children.iter().zip(&internal.visible) {
+                if sibling == child {
+                    break;
+                }
+                pos += count;
+            }
+            (child, parent) = (parent, internal.parent);
+        }
+        pos
+    }
+
+    /// Appends `content` to the span under `cursor` if `extension` continues it and the cursor
+    /// is on its last element. Returns whether it did.
+    pub(crate) fn try_extend(&mut self, cursor: Cursor, extension: &Span<T>) -> bool {
+        let leaf = &mut self.leaves[cursor.leaf as usize];
+        let span = &mut leaf.spans[cursor.span];
+        if cursor.offset + 1 != span.len() || !span.continued_by(extension) {
+            return false;
+        }
+        span.content.extend_from_slice(&extension.content);
+        let added = extension.visible();
+        self.add_visible(cursor.leaf, added, 0);
+        true
+    }
+
+    /// Inserts `span` into the gap before element `offset` of span `index` in `leaf` (`index`
+    /// may be the leaf's length: after its last span).
+    pub(crate) fn insert(&mut self, leaf: u32, mut index: usize, offset: u64, span: Span<T>) {
+        if offset > 0 {
+            if offset < self.leaves[leaf as usize].spans[index].len() {
+                self.split(leaf, index, offset);
+            }
+            index += 1;
+        }
+        let added = span.visible();
+        self.index.insert(span.id, leaf);
+        self.leaves[leaf as usize].spans.insert(index, span);
+        self.spans += 1;
+        self.add_visible(leaf, added, 0);
+        if self.leaves[leaf as usize].spans.len() > LEAF_CAPACITY {
+            self.split_leaf(leaf);
+        }
+    }
+
+    /// Marks the elements `first..=last` of one replica deleted, wherever they are. Returns
+    /// how many of them were present.
+    pub(crate) fn delete_range(&mut self, first: ElementId, last: u64) -> u64 {
+        let mut found = 0;
+        let mut next = first.counter;
+        while next <= last {
+            let Some(cursor) = self.find_id(ElementId::new(first.agent, next)) else {
+                // Skip to the next span of this replica that holds a counter in range.
+                let Some((start, _)) = self
+                    .index
+                    .range(ElementId::new(first.agent, next)..=ElementId::new(first.agent, last))
+                    .next()
+                else {
+                    break;
+                };
+                next = start.counter;
+                continue;
+            };
+            let (leaf, mut index) = (cursor.leaf, cursor.span);
+            if cursor.offset > 0 {
+                self.split(leaf, index, cursor.offset);
+                index += 1;
+            }
+            let length = self.leaves[leaf as usize].spans[index].len();
+            let wanted = last - next + 1;
+            if wanted < length {
+                self.split(leaf, index, wanted);
+            }
+            let span = &mut self.leaves[leaf as usize].spans[index];
+            let count = span.len();
+            if !span.deleted {
+                span.deleted = true;
+                self.add_visible(leaf, 0, count);
+            }
+            found += count;
+            next += count;
+            if self.leaves[leaf as usize].spans.len() > LEAF_CAPACITY {
+                self.split_leaf(leaf);
+            }
+        }
+        found
+    }
+
+    /// Splits span `index` of `leaf` before its element `offset` (`0 < offset < len`).
+    fn split(&mut self, leaf: u32, index: usize, offset: u64) {
+        let spans = &mut self.leaves[leaf as usize].spans;
+        let tail = spans[index].split_off(offset);
+        self.index.insert(tail.id, leaf);
+        spans.insert(index + 1, tail);
+        self.spans += 1;
+    }
+
+    /// Adds `added` and removes `removed` visible elements from `leaf` and its ancestors.
+    fn add_visible(&mut self, leaf: u32, added: u64, removed: u64) {
+        self.visible = self.visible + added - removed;
+        let (mut child, mut parent) = (leaf, self.leaves[leaf as usize].parent);
+        while parent != NONE {
+            let internal = &mut self.internals[parent as usize];
+            if let Some(slot) = internal.children.iter().position(|&c| c == child) {
+                internal.visible[slot] = internal.visible[slot] + added - removed;
+            }
+            (child, parent) = (parent, internal.parent);
+        }
+    }
+
+    fn split_leaf(&mut self, leaf: u32) {
+        let new = self.leaves.len() as u32;
+        let old = &mut self.leaves[leaf as usize];
+        let moved = old.spans.split_off(old.spans.len() / 2);
+        let moved_visible: u64 = moved.iter().map(Span::visible).sum();
+        for span in &moved {
+            self.index.insert(span.id, new);
+        }
+        let (parent, next) = (old.parent, old.next);
+        old.next = new;
+        self.leaves.push(Leaf {
+            spans: moved,
+            parent,
+            next,
+        });
+        self.attach(leaf, new, moved_visible, true);
+    }
+
+    /// Puts `new` (holding `moved_visible` elements taken from `old`) right after `old` in
+    /// their parent, growing a new root or splitting the parent as needed.
+    fn attach(&mut self, old: u32, new: u32, moved_visible: u64, leaves: bool) {
+        let parent = if leaves {
+            self.leaves[old as usize].parent
+        } else {
+            self.internals[old as usize].parent
+        };
+        if parent == NONE {
+            let root = self.internals.len() as u32;
+            // `old` has already given its moved part to `new`.
+            let kept = self.visible_under(old, leaves);
+            self.internals.push(Internal {
+                children: Vec::from([old, new]),
+                visible: Vec::from([kept, moved_visible]),
+                parent: NONE,
+            });
+            self.set_parent(old, root, leaves);
+            self.set_parent(new, root, leaves);
+            self.root = root;
+            self.height += 1;
+            return;
+        }
+        self.set_parent(new, parent, leaves);
+        let internal = &mut self.internals[parent as usize];
+        let slot = internal
+            .children
+            .iter()
+            .position(|&c| c == old)
+            .unwrap_or(internal.children.len() - 1);
+        internal.visible[slot] -= moved_visible;
+        internal.children.insert(slot + 1, new);
+        internal.visible.insert(slot + 1, moved_visible);
+        if internal.children.len() > FANOUT {
+            self.split_internal(parent);
+        }
+    }
+
+    fn split_internal(&mut self, node: u32) {
+        let new = self.internals.len() as u32;
+        let old = &mut self.internals[node as usize];
+        let half = old.children.len() / 2;
+        let children = old.children.split_off(half);
+        let visible = old.visible.split_off(half);
+        let moved_visible: u64 = visible.iter().sum();
+        let parent = old.parent;
+        let leaves = self.height_of(node) == 1;
+        for &child in &children {
+            self.set_parent(child, new, leaves);
+        }
+        self.internals.push(Internal {
+            children,
+            visible,
+            parent,
+        });
+        self.attach(node, new, moved_visible, false);
+    }
+
+    /// How many levels of internal nodes `node` (an internal node) has below and including
+    /// itself: 1 if its children are leaves.
+    fn height_of(&self, node: u32) -> usize {
+        let mut depth = 0;
+        let mut current = node;
+        while current != self.root {
+            current = self.internals[current as usize].parent;
+            depth += 1;
+        }
+        self.height - depth
+    }
+
+    fn visible_under(&self, node: u32, leaf: bool) -> u64 {
+        if leaf {
+            self.leaves[node as usize]
+                .spans
+                .iter()
+                .map(Span::visible)
+                .sum()
+        } else {
+            self.internals[node as usize].visible.iter().sum()
+        }
+    }
+
+    fn set_parent(&mut self, node: u32, parent: u32, leaf: bool) {
+        if leaf {
+            self.leaves[node as usize].parent = parent;
+        } else {
+            self.internals[node as usize].parent = parent;
+        }
+    }
+}
