@@ -33,6 +33,10 @@
 //! deleted runs, and one entry per run of consecutive deletes. An insert or delete whose
 //! origin or target has not arrived yet (deltas delivered out of order) is kept and applied
 //! when it arrives, never dropped. Positions are counted in visible elements.
+//!
+//! A dot names one event: a join skips elements whose ids it already holds. A faulty peer that
+//! sends an id again with other contents is not detected, and replicas that received the two
+//! versions keep their own.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -488,8 +492,10 @@ impl<T: Clone + PartialEq + core::fmt::Debug> DeltaSince for Rga<T> {
 }
 
 /// An element run as encoded: `(replica index, counter, origin, Lamport timestamp, values)`,
-/// replicas named by their index in the encoded context.
-type RawSpan<T> = (u32, u64, Option<(u32, u64)>, u64, Vec<T>);
+/// replicas named by their index in the encoded replica table.
+type RawSpan<T> = ((u32, u64), Option<(u32, u64)>, u64, Vec<T>);
+/// An element run being encoded: as [`RawSpan`], the values borrowed.
+type SpanRef<'a, T> = ((u32, u64), Option<(u32, u64)>, u64, Vec<&'a T>);
 /// A delete run as encoded: `(first dot, operations, first target, length, backward)`.
 type RawDelete = ((u32, u64), u64, (u32, u64), u64, bool);
 
@@ -523,7 +529,7 @@ impl<T: Clone + Serialize> Serialize for Rga<T> {
             })
             .collect();
         spans.sort_unstable_by_key(|span| span.0);
-        let mut runs: Vec<((u32, u64), Option<(u32, u64)>, u64, Vec<&T>)> = Vec::new();
+        let mut runs: Vec<SpanRef<'_, T>> = Vec::new();
         let mut previous: Option<(Dot, u64)> = None;
         for (id, origin, lamport, content) in spans {
             let continues = previous.is_some_and(|(last, last_lamport)| {
@@ -546,7 +552,7 @@ impl<T: Clone + Serialize> Serialize for Rga<T> {
                 )),
             }
         }
-        let deletes: Vec<RawDeleteRef> = self
+        let deletes: Vec<RawDelete> = self
             .deletes
             .iter()
             .map(|(key, run)| {
@@ -562,8 +568,6 @@ impl<T: Clone + Serialize> Serialize for Rga<T> {
         (&table, &self.context, runs, deletes).serialize(serializer)
     }
 }
-
-type RawDeleteRef = ((u32, u64), u64, (u32, u64), u64, bool);
 
 impl<T: Clone + DeserializeOwned> FromRaw for Rga<T> {
     type Raw = (
@@ -595,8 +599,8 @@ impl<T: Clone + DeserializeOwned> FromRaw for Rga<T> {
         let mut rga = Self::default();
         let mut events: u128 = 0;
         let mut previous: Option<(Dot, Option<Dot>, u64, u64)> = None;
-        for (replica, counter, origin, lamport, content) in spans {
-            let id = dot((replica, counter))?;
+        for (id, origin, lamport, content) in spans {
+            let id = dot(id)?;
             let origin = origin.map(dot).transpose()?;
             let length = content.len() as u64;
             if length == 0 || lamport == 0 || lamport > Dot::MAX_COUNTER - length {

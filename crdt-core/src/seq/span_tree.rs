@@ -89,13 +89,6 @@ impl<T: Clone> SpanTree<T> {
         self.leaves.get(leaf as usize)?.spans.get(span)
     }
 
-    /// The number of spans in `leaf`.
-    pub(crate) fn leaf_len(&self, leaf: u32) -> usize {
-        self.leaves
-            .get(leaf as usize)
-            .map_or(0, |leaf| leaf.spans.len())
-    }
-
     /// The leaf after `leaf`, if any.
     pub(crate) fn next_leaf(&self, leaf: u32) -> Option<u32> {
         self.leaves
@@ -169,28 +162,6 @@ impl<T: Clone> SpanTree<T> {
             span,
             offset: id.counter - spans[span].id.counter,
         })
-    }
-
-    /// The visible position of the element under `cursor` (its index among visible elements
-    /// if it is visible, else the index the next visible element has).
-    pub(crate) fn position_of(&self, cursor: Cursor) -> u64 {
-        let leaf = &self.leaves[cursor.leaf as usize];
-        let mut pos: u64 = leaf.spans[..cursor.span].iter().map(Span::visible).sum();
-        if !leaf.spans[cursor.span].deleted {
-            pos += cursor.offset;
-        }
-        let (mut child, mut parent) = (cursor.leaf, leaf.parent);
-        while parent != NONE {
-            let internal = &self.internals[parent as usize];
-            for (&sibling, &count) in internal.children.iter().zip(&internal.visible) {
-                if sibling == child {
-                    break;
-                }
-                pos += count;
-            }
-            (child, parent) = (parent, internal.parent);
-        }
-        pos
     }
 
     /// Appends `content` to the span under `cursor` if `extension` continues it and the cursor

@@ -23,6 +23,10 @@ pub trait Subject: Lattice + DeltaSince + Codec + Debug + 'static {
     /// A random operation.
     type Op: Arbitrary + Debug;
 
+    /// Whether join stays commutative even when a faulty peer sends an event it already sent
+    /// with other contents (true for the dot stores; a sequence keeps the copy it has).
+    const RESOLVES_CONFLICTING_EVENTS: bool = true;
+
     /// Applies `op` as replica `replica`; returns the delta the mutator returned.
     fn apply(&mut self, replica: ReplicaId, op: &Self::Op) -> Self;
 }
@@ -469,6 +473,7 @@ impl Arbitrary for SeqOp {
 
 impl Subject for crdt_core::Rga<u8> {
     type Op = SeqOp;
+    const RESOLVES_CONFLICTING_EVENTS: bool = false;
 
     fn apply(&mut self, replica: ReplicaId, op: &SeqOp) -> Self {
         let len = self.len();
