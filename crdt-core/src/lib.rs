@@ -62,6 +62,7 @@ pub use register::lww_register::LwwRegister;
 pub use register::mv_register::MvRegister;
 pub use seq::position_error::PositionError;
 pub use seq::rga::Rga;
+pub use seq::text::Text;
 pub use set::aw_set::AWSet;
 
 /// The README's examples, compiled and run as doc tests so they cannot go stale.

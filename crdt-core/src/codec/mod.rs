@@ -92,4 +92,6 @@ pub mod type_tag {
     pub const OR_MAP: u8 = 8;
     /// [`crate::Rga`].
     pub const RGA: u8 = 9;
+    /// [`crate::Text`].
+    pub const TEXT: u8 = 10;
 }

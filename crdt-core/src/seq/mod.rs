@@ -5,3 +5,4 @@ pub mod position_error;
 pub mod rga;
 mod span;
 mod span_tree;
+pub mod text;
