@@ -5,6 +5,8 @@
 //! Replica ids: ours are UUIDs ([`ReplicaId`]); `crdts` actors are the same 16 bytes as a
 //! `[u8; 16]` ([`Actor`]), so both sides compare and encode identical ids.
 
+pub mod trace;
+
 use crdt_core::{AWSet, ReplicaId};
 use crdts::orswot::Op as OrswotOp;
 use crdts::{CmRDT, Orswot};
