@@ -124,6 +124,17 @@ impl DeleteLog {
 
     /// Adds a run of operations none of which is here yet, merging it with its neighbours.
     pub(crate) fn insert(&mut self, mut key: Dot, mut run: DeleteRun) {
+        // The common case: the newest operation of the replica that wrote the last run.
+        if let Some(mut last) = self.runs.last_entry()
+            && *last.key() < key
+        {
+            if let Some(merged) = last.get().merged(*last.key(), &run, key) {
+                *last.get_mut() = merged;
+            } else {
+                self.runs.insert(key, run);
+            }
+            return;
+        }
         let before = self.runs.range(..key).next_back().map(|(k, r)| (*k, *r));
         if let Some((previous_key, previous)) = before
             && let Some(merged) = previous.merged(previous_key, &run, key)

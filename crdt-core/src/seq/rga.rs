@@ -38,12 +38,11 @@
 //! sends an id again with other contents is not detected, and replicas that received the two
 //! versions keep their own.
 
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use hashbrown::HashMap;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use smallvec::SmallVec;
 
 use crate::causal::causal_context::CausalContext;
 use crate::causal::dot::Dot;
@@ -61,16 +60,17 @@ use crate::seq::span_tree::{Cursor, SpanTree};
 #[derive(Clone, Debug)]
 pub struct Rga<T> {
     /// Replica ids by the small index elements use for them (in order of first appearance).
+    /// Few per document, so a linear search beats hashing.
     replicas: Vec<ReplicaId>,
-    agents: HashMap<ReplicaId, u32>,
     /// The integrated elements, in document order.
     tree: SpanTree<T>,
-    /// Elements whose origin has not arrived, by origin.
-    pending: BTreeMap<ElementId, Vec<Span<T>>>,
+    /// Elements whose origin has not arrived, sorted by origin (usually none).
+    pending: Vec<Span<T>>,
     /// Every delete operation.
     deletes: DeleteLog,
-    /// Every element a delete operation here names, present or not yet arrived.
-    deleted: CausalContext,
+    /// Elements named by a delete before they arrived here: deleted as they arrive. (Ids are
+    /// never reused, so an entry can stay after its element arrived.)
+    awaited_deletes: CausalContext,
     /// The dots of every insert and delete held.
     context: CausalContext,
     /// The greatest Lamport timestamp of any element held.
@@ -81,11 +81,10 @@ impl<T> Default for Rga<T> {
     fn default() -> Self {
         Self {
             replicas: Vec::new(),
-            agents: HashMap::default(),
             tree: SpanTree::default(),
-            pending: BTreeMap::new(),
+            pending: Vec::new(),
             deletes: DeleteLog::default(),
-            deleted: CausalContext::new(),
+            awaited_deletes: CausalContext::new(),
             context: CausalContext::new(),
             max_lamport: 0,
         }
@@ -136,7 +135,7 @@ impl<T: Clone> Rga<T> {
 
     /// How many runs of inserted elements wait for the element they were inserted after.
     pub fn pending(&self) -> usize {
-        self.pending.values().map(Vec::len).sum()
+        self.pending.len()
     }
 
     /// The number of spans (runs of elements) stored, tombstones included.
@@ -224,13 +223,16 @@ impl<T: Clone> Rga<T> {
     }
 
     fn agent(&mut self, replica: ReplicaId) -> u32 {
-        if let Some(&agent) = self.agents.get(&replica) {
+        if let Some(agent) = self.known_agent(&replica) {
             return agent;
         }
-        let agent = u32::try_from(self.replicas.len()).unwrap_or(u32::MAX);
         self.replicas.push(replica);
-        self.agents.insert(replica, agent);
-        agent
+        u32::try_from(self.replicas.len() - 1).unwrap_or(u32::MAX)
+    }
+
+    fn known_agent(&self, replica: &ReplicaId) -> Option<u32> {
+        let index = self.replicas.iter().position(|known| known == replica)?;
+        u32::try_from(index).ok()
     }
 
     fn replica(&self, agent: u32) -> ReplicaId {
@@ -280,7 +282,10 @@ impl<T: Clone> Rga<T> {
                 Some(origin) => match self.tree.find_id(origin) {
                     Some(cursor) => Some(cursor),
                     None => {
-                        self.pending.entry(origin).or_default().push(span);
+                        let at = self
+                            .pending
+                            .partition_point(|waiting| waiting.origin <= span.origin);
+                        self.pending.insert(at, span);
                         continue;
                     }
                 },
@@ -289,25 +294,22 @@ impl<T: Clone> Rga<T> {
             self.max_lamport = self.max_lamport.max(span.lamport + span.len() - 1);
             self.place(origin_cursor, span);
             let replica = self.replica(first.agent);
-            for (start, end, deleted) in
-                self.deleted
+            for (start, end, awaited) in
+                self.awaited_deletes
                     .partition(&replica, first.counter, last.counter)
             {
-                if deleted {
+                if awaited {
                     self.tree
                         .delete_range(ElementId::new(first.agent, start), end);
                 }
             }
-            let waiting: Vec<ElementId> = self
+            let from = self
                 .pending
-                .range(first..=last)
-                .map(|(origin, _)| *origin)
-                .collect();
-            for origin in waiting {
-                if let Some(spans) = self.pending.remove(&origin) {
-                    work.extend(spans);
-                }
-            }
+                .partition_point(|waiting| waiting.origin < Some(first));
+            let to = self
+                .pending
+                .partition_point(|waiting| waiting.origin <= Some(last));
+            work.extend(self.pending.drain(from..to));
         }
     }
 
@@ -361,16 +363,20 @@ impl<T: Clone> Rga<T> {
         self.context
             .insert_range(key.replica, key.counter, key.counter + run.ops - 1);
         let (first, last) = run.targets();
-        self.deleted.insert_range(run.target.replica, first, last);
-        if let Some(&agent) = self.agents.get(&run.target.replica) {
-            self.tree.delete_range(ElementId::new(agent, first), last);
+        let replica = run.target.replica;
+        let missing = match self.known_agent(&replica) {
+            Some(agent) => self.tree.delete_range(ElementId::new(agent, first), last),
+            None => SmallVec::from_slice(&[(first, last)]),
+        };
+        for (start, end) in missing {
+            self.awaited_deletes.insert_range(replica, start, end);
         }
     }
 
     /// Takes everything of `source` this sequence lacks, and that `remote` has not seen if
     /// given.
     fn absorb(&mut self, source: &Self, remote: Option<&CausalContext>) {
-        let spans = source.tree.iter().chain(source.pending.values().flatten());
+        let spans = source.tree.iter().chain(&source.pending);
         for span in spans {
             let replica = source.replica(span.id.agent);
             let (first, last) = (span.id.counter, span.last_id().counter);
@@ -448,8 +454,7 @@ impl<T: Clone> Rga<T> {
             .collect();
         let mut pending: Vec<ElementView<'_, T>> = self
             .pending
-            .values()
-            .flatten()
+            .iter()
             .flat_map(|span| self.span_elements(span))
             .collect();
         pending.sort_unstable_by_key(|element| element.0);
@@ -518,7 +523,7 @@ impl<T: Clone + Serialize> Serialize for Rga<T> {
         let mut spans: Vec<(Dot, Option<Dot>, u64, &[T])> = self
             .tree
             .iter()
-            .chain(self.pending.values().flatten())
+            .chain(&self.pending)
             .map(|span| {
                 (
                     self.dot_of(span.id),

@@ -9,6 +9,8 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
+use smallvec::SmallVec;
+
 use crate::seq::span::{ElementId, Span};
 
 /// The most spans a leaf holds before it splits.
@@ -57,12 +59,10 @@ pub(crate) struct SpanTree<T> {
 
 impl<T> Default for SpanTree<T> {
     fn default() -> Self {
+        // The first leaf is made on the first insert: deltas and empty sequences allocate
+        // nothing here.
         Self {
-            leaves: Vec::from([Leaf {
-                spans: Vec::new(),
-                parent: NONE,
-                next: NONE,
-            }]),
+            leaves: Vec::new(),
             internals: Vec::new(),
             root: 0,
             height: 0,
@@ -112,7 +112,7 @@ impl<T: Clone> SpanTree<T> {
         core::iter::from_fn(move || {
             let current = leaf?;
             leaf = self.next_leaf(current);
-            Some(self.leaves[current as usize].spans.iter())
+            Some(self.leaves.get(current as usize)?.spans.iter())
         })
         .flatten()
     }
@@ -181,6 +181,13 @@ impl<T: Clone> SpanTree<T> {
     /// Inserts `span` into the gap before element `offset` of span `index` in `leaf` (`index`
     /// may be the leaf's length: after its last span).
     pub(crate) fn insert(&mut self, leaf: u32, mut index: usize, offset: u64, span: Span<T>) {
+        if self.leaves.is_empty() {
+            self.leaves.push(Leaf {
+                spans: Vec::new(),
+                parent: NONE,
+                next: NONE,
+            });
+        }
         if offset > 0 {
             if offset < self.leaves[leaf as usize].spans[index].len() {
                 self.split(leaf, index, offset);
@@ -198,21 +205,25 @@ impl<T: Clone> SpanTree<T> {
     }
 
     /// Marks the elements `first..=last` of one replica deleted, wherever they are. Returns
-    /// how many of them were present.
-    pub(crate) fn delete_range(&mut self, first: ElementId, last: u64) -> u64 {
-        let mut found = 0;
+    /// the ranges of counters not present.
+    pub(crate) fn delete_range(
+        &mut self,
+        first: ElementId,
+        last: u64,
+    ) -> SmallVec<[(u64, u64); 1]> {
+        let mut missing = SmallVec::new();
         let mut next = first.counter;
         while next <= last {
             let Some(cursor) = self.find_id(ElementId::new(first.agent, next)) else {
                 // Skip to the next span of this replica that holds a counter in range.
-                let Some((start, _)) = self
+                let found = self
                     .index
                     .range(ElementId::new(first.agent, next)..=ElementId::new(first.agent, last))
                     .next()
-                else {
-                    break;
-                };
-                next = start.counter;
+                    .map(|(start, _)| start.counter);
+                let resume = found.unwrap_or(last + 1);
+                missing.push((next, resume - 1));
+                next = resume;
                 continue;
             };
             let (leaf, mut index) = (cursor.leaf, cursor.span);
@@ -231,13 +242,12 @@ impl<T: Clone> SpanTree<T> {
                 span.deleted = true;
                 self.add_visible(leaf, 0, count);
             }
-            found += count;
             next += count;
             if self.leaves[leaf as usize].spans.len() > LEAF_CAPACITY {
                 self.split_leaf(leaf);
             }
         }
-        found
+        missing
     }
 
     /// Splits span `index` of `leaf` before its element `offset` (`0 < offset < len`).
