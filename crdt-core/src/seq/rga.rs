@@ -61,11 +61,11 @@ use crate::seq::span_tree::{Cursor, SpanTree};
 pub struct Rga<T> {
     /// Replica ids by the small index elements use for them (in order of first appearance).
     /// Few per document, so a linear search beats hashing.
-    replicas: Vec<ReplicaId>,
+    replicas: SmallVec<[ReplicaId; 2]>,
     /// The integrated elements, in document order.
     tree: SpanTree<T>,
     /// Elements whose origin has not arrived, sorted by origin (usually none).
-    pending: Vec<Span<T>>,
+    pending: SmallVec<[Span<T>; 1]>,
     /// Every delete operation.
     deletes: DeleteLog,
     /// Elements named by a delete before they arrived here: deleted as they arrive. (Ids are
@@ -80,9 +80,9 @@ pub struct Rga<T> {
 impl<T> Default for Rga<T> {
     fn default() -> Self {
         Self {
-            replicas: Vec::new(),
+            replicas: SmallVec::new(),
             tree: SpanTree::default(),
-            pending: Vec::new(),
+            pending: SmallVec::new(),
             deletes: DeleteLog::default(),
             awaited_deletes: CausalContext::new(),
             context: CausalContext::new(),
@@ -275,8 +275,9 @@ impl<T: Clone> Rga<T> {
     /// Places `span` (whose ids are new here) in the document, or keeps it pending until its
     /// origin arrives; then places what was waiting for its elements.
     fn integrate(&mut self, span: Span<T>) {
-        let mut work = Vec::from([span]);
-        while let Some(span) = work.pop() {
+        let mut next = Some(span);
+        let mut work: Vec<Span<T>> = Vec::new();
+        while let Some(span) = next.take().or_else(|| work.pop()) {
             let origin_cursor = match span.origin {
                 None => None,
                 Some(origin) => match self.tree.find_id(origin) {
