@@ -165,15 +165,14 @@ impl<T: Clone> Rga<T> {
             0 => None,
             _ => self.tree.find_visible(pos - 1),
         };
-        let span = Span {
-            id: ElementId::new(agent, dot.counter),
-            origin: origin_cursor.and_then(|cursor| self.element_at(cursor)),
-            lamport: self.max_lamport.saturating_add(1),
-            deleted: false,
+        let span = Span::new(
+            ElementId::new(agent, dot.counter),
+            origin_cursor.and_then(|cursor| self.element_at(cursor)),
+            self.max_lamport.saturating_add(1),
             content,
-        };
+        );
         let mut delta = Self::default();
-        delta.add_span(self, &span, 0, span.len() - 1);
+        delta.add_span(self, &span, 0, span.len() - 1, false);
         let last = span.last_id().counter;
         self.max_lamport = span.lamport + span.len() - 1;
         // The new elements have the greatest timestamp here, so they go right after their
@@ -248,8 +247,9 @@ impl<T: Clone> Rga<T> {
         Some(span.id.plus(cursor.offset))
     }
 
-    /// Takes elements `from..=to` of `span` (a span of `source`) into this sequence.
-    fn add_span(&mut self, source: &Self, span: &Span<T>, from: u64, to: u64) {
+    /// Takes elements `from..=to` of `span` (a span of `source`) into this sequence, as a
+    /// tombstone if `deleted`.
+    fn add_span(&mut self, source: &Self, span: &Span<T>, from: u64, to: u64, deleted: bool) {
         let replica = source.replica(span.id.agent);
         let id = ElementId::new(self.agent(replica), span.id.counter + from);
         let origin = if from == 0 {
@@ -259,13 +259,16 @@ impl<T: Clone> Rga<T> {
         } else {
             Some(ElementId::new(id.agent, id.counter - 1))
         };
-        let (start, end) = (from as usize, to as usize + 1);
-        let taken = Span {
-            id,
-            origin,
-            lamport: span.lamport + from,
-            deleted: false,
-            content: span.content[start..end].to_vec(),
+        let lamport = span.lamport + from;
+        let taken = if deleted {
+            Span::tombstone(id, origin, lamport, to - from + 1)
+        } else {
+            Span::new(
+                id,
+                origin,
+                lamport,
+                span.content[from as usize..=to as usize].to_vec(),
+            )
         };
         self.context
             .insert_range(replica, id.counter, id.counter + to - from);
@@ -377,20 +380,19 @@ impl<T: Clone> Rga<T> {
     /// Takes everything of `source` this sequence lacks, and that `remote` has not seen if
     /// given.
     fn absorb(&mut self, source: &Self, remote: Option<&CausalContext>) {
-        let spans = source.tree.iter().chain(&source.pending);
-        for span in spans {
+        for (span, start, end, deleted) in source.pieces() {
             let replica = source.replica(span.id.agent);
-            let (first, last) = (span.id.counter, span.last_id().counter);
-            for (from, to, seen) in self.context.partition(&replica, first, last) {
+            let first = span.id.counter;
+            for (from, to, seen) in self.context.partition(&replica, start, end) {
                 if seen {
                     continue;
                 }
                 match remote {
-                    None => self.add_span(source, span, from - first, to - first),
+                    None => self.add_span(source, span, from - first, to - first, deleted),
                     Some(remote) => {
                         for (from, to, seen) in remote.partition(&replica, from, to) {
                             if !seen {
-                                self.add_span(source, span, from - first, to - first);
+                                self.add_span(source, span, from - first, to - first, deleted);
                             }
                         }
                     }
@@ -410,6 +412,24 @@ impl<T: Clone> Rga<T> {
         }
     }
 
+    /// Every run of elements, integrated ones in document order then pending ones, as
+    /// `(span, first counter, last counter, deleted)`: pending spans are cut where deletes
+    /// that arrived before them start or stop.
+    fn pieces(&self) -> impl Iterator<Item = (&Span<T>, u64, u64, bool)> + '_ {
+        let integrated = self
+            .tree
+            .iter()
+            .map(|span| (span, span.id.counter, span.last_id().counter, span.deleted));
+        let pending = self.pending.iter().flat_map(move |span| {
+            let replica = self.replica(span.id.agent);
+            self.awaited_deletes
+                .partition(&replica, span.id.counter, span.last_id().counter)
+                .into_iter()
+                .map(move |(from, to, awaited)| (span, from, to, awaited || span.deleted))
+        });
+        integrated.chain(pending)
+    }
+
     /// Every replica named by an event, an origin or a delete target, sorted.
     fn named_replicas(&self) -> Vec<ReplicaId> {
         let mut named: Vec<ReplicaId> = self
@@ -423,48 +443,47 @@ impl<T: Clone> Rga<T> {
         named
     }
 
-    /// The elements of `span`, as replicas agree on them.
-    fn span_elements<'a>(
-        &'a self,
-        span: &'a Span<T>,
-    ) -> impl Iterator<Item = ElementView<'a, T>> + 'a {
-        let replica = self.replica(span.id.agent);
-        span.content.iter().enumerate().map(move |(i, value)| {
-            let i = i as u64;
-            let origin = if i == 0 {
-                span.origin.map(|origin| self.dot_of(origin))
-            } else {
-                Some(Dot::new(replica, span.id.counter + i - 1))
-            };
-            (
-                Dot::new(replica, span.id.counter + i),
-                origin,
-                span.lamport + i,
-                value,
-            )
-        })
-    }
-
-    /// Every element, as `(id, origin, Lamport timestamp, value)` with replica ids: integrated
-    /// ones in document order, then pending ones by id.
+    /// Every element as replicas agree on it: integrated ones in document order, then pending
+    /// ones by id.
     fn elements(&self) -> (Vec<ElementView<'_, T>>, Vec<ElementView<'_, T>>) {
-        let integrated = self
-            .tree
-            .iter()
-            .flat_map(|span| self.span_elements(span))
-            .collect();
-        let mut pending: Vec<ElementView<'_, T>> = self
-            .pending
-            .iter()
-            .flat_map(|span| self.span_elements(span))
-            .collect();
-        pending.sort_unstable_by_key(|element| element.0);
+        let mut integrated = Vec::new();
+        let mut pending = Vec::new();
+        let integrated_pieces = self.tree.span_count();
+        for (index, (span, from, to, deleted)) in self.pieces().enumerate() {
+            let replica = self.replica(span.id.agent);
+            let views = (from..=to).map(|counter| {
+                let offset = counter - span.id.counter;
+                let origin = if offset == 0 {
+                    span.origin.map(|origin| self.dot_of(origin))
+                } else {
+                    Some(Dot::new(replica, counter - 1))
+                };
+                let value = if deleted {
+                    None
+                } else {
+                    span.content.get(offset as usize)
+                };
+                (
+                    Dot::new(replica, counter),
+                    origin,
+                    span.lamport + offset,
+                    value,
+                )
+            });
+            if index < integrated_pieces {
+                integrated.extend(views);
+            } else {
+                pending.extend(views);
+            }
+        }
+        pending.sort_unstable_by_key(|element: &ElementView<'_, T>| element.0);
         (integrated, pending)
     }
 }
 
-/// One element as replicas agree on it: id, origin, Lamport timestamp, value.
-type ElementView<'a, T> = (Dot, Option<Dot>, u64, &'a T);
+/// One element as replicas agree on it: id, origin, Lamport timestamp, value (none once
+/// deleted).
+type ElementView<'a, T> = (Dot, Option<Dot>, u64, Option<&'a T>);
 
 impl<T: Clone + PartialEq> PartialEq for Rga<T> {
     /// Equal when holding the same inserts and deletes (however their runs are stored).
@@ -497,11 +516,12 @@ impl<T: Clone + PartialEq + core::fmt::Debug> DeltaSince for Rga<T> {
     }
 }
 
-/// An element run as encoded: `(replica index, counter, origin, Lamport timestamp, values)`,
-/// replicas named by their index in the encoded replica table.
-type RawSpan<T> = ((u32, u64), Option<(u32, u64)>, u64, Vec<T>);
+/// An element run as encoded: `((replica index, counter), origin, Lamport timestamp, length,
+/// values)`, replicas named by their index in the encoded replica table; no values for a
+/// deleted run.
+type RawSpan<T> = ((u32, u64), Option<(u32, u64)>, u64, u64, Vec<T>);
 /// An element run being encoded: as [`RawSpan`], the values borrowed.
-type SpanRef<'a, T> = ((u32, u64), Option<(u32, u64)>, u64, Vec<&'a T>);
+type SpanRef<'a, T> = ((u32, u64), Option<(u32, u64)>, u64, u64, Vec<&'a T>);
 /// A delete run as encoded: `(first dot, operations, first target, length, backward)`.
 type RawDelete = ((u32, u64), u64, (u32, u64), u64, bool);
 
@@ -521,40 +541,57 @@ impl<T: Clone + Serialize> Serialize for Rga<T> {
                 .unwrap_or(u32::MAX);
             (replica, dot.counter)
         };
-        let mut spans: Vec<(Dot, Option<Dot>, u64, &[T])> = self
-            .tree
-            .iter()
-            .chain(&self.pending)
-            .map(|span| {
+        let mut pieces: Vec<(Dot, Option<Dot>, u64, u64, Option<&[T]>)> = self
+            .pieces()
+            .map(|(span, from, to, deleted)| {
+                let offset = from - span.id.counter;
+                let origin = if offset == 0 {
+                    span.origin.map(|origin| self.dot_of(origin))
+                } else {
+                    Some(self.dot_of(span.id.plus(offset - 1)))
+                };
+                let content = (!deleted)
+                    .then(|| {
+                        span.content
+                            .get(offset as usize..=(to - span.id.counter) as usize)
+                    })
+                    .flatten();
                 (
-                    self.dot_of(span.id),
-                    span.origin.map(|origin| self.dot_of(origin)),
-                    span.lamport,
-                    span.content.as_slice(),
+                    self.dot_of(span.id.plus(offset)),
+                    origin,
+                    span.lamport + offset,
+                    to - from + 1,
+                    content,
                 )
             })
             .collect();
-        spans.sort_unstable_by_key(|span| span.0);
+        pieces.sort_unstable_by_key(|piece| piece.0);
         let mut runs: Vec<SpanRef<'_, T>> = Vec::new();
-        let mut previous: Option<(Dot, u64)> = None;
-        for (id, origin, lamport, content) in spans {
-            let continues = previous.is_some_and(|(last, last_lamport)| {
+        let mut previous: Option<(Dot, u64, bool)> = None;
+        for (id, origin, lamport, length, content) in pieces {
+            let deleted = content.is_none();
+            let continues = previous.is_some_and(|(last, last_lamport, last_deleted)| {
                 id == Dot::new(last.replica, last.counter + 1)
                     && origin == Some(last)
                     && lamport == last_lamport + 1
+                    && deleted == last_deleted
             });
-            let length = content.len() as u64;
             previous = Some((
                 Dot::new(id.replica, id.counter + length - 1),
                 lamport + length - 1,
+                deleted,
             ));
             match runs.last_mut() {
-                Some(run) if continues => run.3.extend(content),
+                Some(run) if continues => {
+                    run.3 += length;
+                    run.4.extend(content.into_iter().flatten());
+                }
                 _ => runs.push((
                     index(id),
                     origin.map(index),
                     lamport,
-                    content.iter().collect(),
+                    length,
+                    content.into_iter().flatten().collect(),
                 )),
             }
         }
@@ -604,11 +641,17 @@ impl<T: Clone + DeserializeOwned> FromRaw for Rga<T> {
         };
         let mut rga = Self::default();
         let mut events: u128 = 0;
-        let mut previous: Option<(Dot, Option<Dot>, u64, u64)> = None;
-        for (id, origin, lamport, content) in spans {
+        let mut values: u128 = 0;
+        let mut previous: Option<(Dot, u64, u64, bool)> = None;
+        for (id, origin, lamport, length, content) in spans {
             let id = dot(id)?;
             let origin = origin.map(dot).transpose()?;
-            let length = content.len() as u64;
+            let deleted = content.is_empty();
+            if !deleted && content.len() as u64 != length {
+                return Err(DecodeError::invalid(
+                    "element run length differs from its values",
+                ));
+            }
             if length == 0 || lamport == 0 || lamport > Dot::MAX_COUNTER - length {
                 return Err(DecodeError::invalid(
                     "element run empty or its timestamp out of range",
@@ -619,7 +662,7 @@ impl<T: Clone + DeserializeOwned> FromRaw for Rga<T> {
                     "sequence counter zero or out of range",
                 ));
             }
-            if let Some((last_id, _, last_lamport, last_length)) = previous {
+            if let Some((last_id, last_lamport, last_length, last_deleted)) = previous {
                 let last = Dot::new(last_id.replica, last_id.counter + last_length - 1);
                 if id <= last {
                     return Err(DecodeError::invalid(
@@ -629,23 +672,27 @@ impl<T: Clone + DeserializeOwned> FromRaw for Rga<T> {
                 if id == Dot::new(last.replica, last.counter + 1)
                     && origin == Some(last)
                     && lamport == last_lamport + last_length
+                    && deleted == last_deleted
                 {
                     return Err(DecodeError::invalid("element runs not maximal"));
                 }
             }
-            previous = Some((id, origin, lamport, length));
+            previous = Some((id, lamport, length, deleted));
             events += u128::from(length);
+            if !deleted {
+                values += u128::from(length);
+            }
             let agent = rga.agent(id.replica);
-            let span = Span {
-                id: ElementId::new(agent, id.counter),
-                origin: origin
-                    .map(|origin| ElementId::new(rga.agent(origin.replica), origin.counter)),
-                lamport,
-                deleted: false,
-                content,
+            let id = ElementId::new(agent, id.counter);
+            let origin =
+                origin.map(|origin| ElementId::new(rga.agent(origin.replica), origin.counter));
+            let span = if deleted {
+                Span::tombstone(id, origin, lamport, length)
+            } else {
+                Span::new(id, origin, lamport, content)
             };
             rga.context
-                .insert_range(id.replica, id.counter, id.counter + length - 1);
+                .insert_range(rga.replica(agent), id.counter, id.counter + length - 1);
             rga.integrate(span);
         }
         let mut runs = 0;
@@ -675,6 +722,14 @@ impl<T: Clone + DeserializeOwned> FromRaw for Rga<T> {
         }
         if rga.deletes.len() != runs {
             return Err(DecodeError::invalid("delete runs not maximal"));
+        }
+        let live: u128 = rga
+            .pieces()
+            .filter(|&(_, _, _, deleted)| !deleted)
+            .map(|(_, from, to, _)| u128::from(to - from + 1))
+            .sum();
+        if live != values {
+            return Err(DecodeError::invalid("values kept for deleted elements"));
         }
         if rga.named_replicas() != table {
             return Err(DecodeError::invalid(

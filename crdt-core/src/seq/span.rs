@@ -27,19 +27,73 @@ impl ElementId {
 
 /// A run of elements: element `i` has id `id + i`, Lamport timestamp `lamport + i`, and was
 /// inserted after element `i - 1` (the first after `origin`, or at the start if `None`).
+/// A deleted run is a tombstone: it keeps its ids, origin and timestamps, not its values.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub(crate) struct Span<T> {
     pub(crate) id: ElementId,
     pub(crate) origin: Option<ElementId>,
     pub(crate) lamport: u64,
     pub(crate) deleted: bool,
+    len: u64,
+    /// The values, one per element; empty once deleted.
     pub(crate) content: Vec<T>,
 }
 
 impl<T> Span<T> {
+    /// A live run holding `content`.
+    pub(crate) fn new(
+        id: ElementId,
+        origin: Option<ElementId>,
+        lamport: u64,
+        content: Vec<T>,
+    ) -> Self {
+        Self {
+            id,
+            origin,
+            lamport,
+            deleted: false,
+            len: content.len() as u64,
+            content,
+        }
+    }
+
+    /// A deleted run of `len` elements (their values are gone).
+    pub(crate) fn tombstone(
+        id: ElementId,
+        origin: Option<ElementId>,
+        lamport: u64,
+        len: u64,
+    ) -> Self {
+        Self {
+            id,
+            origin,
+            lamport,
+            deleted: true,
+            len,
+            content: Vec::new(),
+        }
+    }
+
     /// The number of elements.
     pub(crate) fn len(&self) -> u64 {
-        self.content.len() as u64
+        self.len
+    }
+
+    /// Marks the run deleted and drops its values.
+    pub(crate) fn delete(&mut self) {
+        self.deleted = true;
+        self.content = Vec::new();
+    }
+
+    /// Appends the elements of `next`, which continues this run.
+    pub(crate) fn extend(&mut self, next: &Self)
+    where
+        T: Clone,
+    {
+        self.len += next.len;
+        if !self.deleted {
+            self.content.extend_from_slice(&next.content);
+        }
     }
 
     /// The number of visible elements: all of them, or none if deleted.
@@ -61,14 +115,22 @@ impl<T> Span<T> {
 
     /// Splits off and returns the elements from `offset` on (`0 < offset < len`).
     pub(crate) fn split_off(&mut self, offset: u64) -> Self {
-        let index = usize::try_from(offset).unwrap_or(usize::MAX);
-        Self {
+        let content = if self.content.is_empty() {
+            Vec::new()
+        } else {
+            self.content
+                .split_off(usize::try_from(offset).unwrap_or(usize::MAX))
+        };
+        let tail = Self {
             id: self.id.plus(offset),
             origin: Some(self.id.plus(offset - 1)),
             lamport: self.lamport + offset,
             deleted: self.deleted,
-            content: self.content.split_off(index),
-        }
+            len: self.len - offset,
+            content,
+        };
+        self.len = offset;
+        tail
     }
 
     /// Whether `next` continues this run: same replica, next ids and timestamps, inserted

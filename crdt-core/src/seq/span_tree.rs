@@ -172,7 +172,7 @@ impl<T: Clone> SpanTree<T> {
         if cursor.offset + 1 != span.len() || !span.continued_by(extension) {
             return false;
         }
-        span.content.extend_from_slice(&extension.content);
+        span.extend(extension);
         let added = extension.visible();
         self.add_visible(cursor.leaf, added, 0);
         true
@@ -239,7 +239,7 @@ impl<T: Clone> SpanTree<T> {
             let span = &mut self.leaves[leaf as usize].spans[index];
             let count = span.len();
             if !span.deleted {
-                span.deleted = true;
+                span.delete();
                 self.add_visible(leaf, 0, count);
             }
             next += count;
