@@ -35,7 +35,7 @@ use crate::codec::raw::{FromRaw, deserialize_via_raw};
 use crate::codec::{Codec, type_tag};
 use crate::lattice::{DeltaSince, Lattice};
 use crate::seq::position_error::PositionError;
-use crate::seq::rga::Rga;
+use crate::seq::rga::{AsString, RawRga, Rga};
 
 /// Replicated plain text, addressed by codepoint.
 #[derive(Clone, PartialEq, Eq, Default, Debug)]
@@ -124,18 +124,19 @@ impl DeltaSince for Text {
     }
 }
 
-/// Encoded exactly as an `Rga<char>`, under its own type tag.
+/// Encoded as an `Rga<char>` whose runs' values are each written as one UTF-8 string, under
+/// its own type tag.
 impl Serialize for Text {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.chars.serialize(serializer)
+        self.chars.encode_with::<AsString, S>(serializer)
     }
 }
 
 impl FromRaw for Text {
-    type Raw = <Rga<char> as FromRaw>::Raw;
+    type Raw = RawRga<String>;
 
     fn from_raw(raw: Self::Raw) -> Result<Self, DecodeError> {
-        Rga::from_raw(raw).map(|chars| Self { chars })
+        Rga::decode_with(raw, |text: String| text.chars().collect()).map(|chars| Self { chars })
     }
 }
 

@@ -1,0 +1,450 @@
+//! The binary encoding of [`Rga`] (and of `Text`, which writes each run's values as one string).
+//!
+//! `(replicas, context, runs, deletes)`: `replicas` lists every replica named (sorted) and the
+//! rest names replicas by index in it. Element runs come in id order, delete runs in dot order,
+//! both maximal, and every number is written relative to what precedes it (the gap since the
+//! previous run of the same replica, the origin as a distance back, the timestamp as its change
+//! from the previous run), so that typical values take one byte. Equal sequences encode
+//! identically; the document order is not written, since it follows from the elements.
+
+use alloc::vec::Vec;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::Rga;
+use crate::causal::causal_context::CausalContext;
+use crate::causal::dot::Dot;
+use crate::causal::replica_id::ReplicaId;
+use crate::codec::decode_error::DecodeError;
+use crate::codec::raw::FromRaw;
+use crate::seq::delete_log::DeleteRun;
+use crate::seq::span::{ElementId, Span};
+
+/// Where an element run was inserted.
+#[derive(Serialize, Deserialize)]
+pub enum RawOrigin {
+    /// At the start of the sequence.
+    Start,
+    /// After the element of the same replica this many counters before the run.
+    Back(u64),
+    /// After an element of another replica: `(replica index, counter)`.
+    Other(u32, u64),
+}
+
+/// The elements of a run: their values, or their number if deleted.
+#[derive(Serialize, Deserialize)]
+pub enum RawBody<C> {
+    Live(C),
+    Deleted(u64),
+}
+
+/// An element run: `(replica index step, counter gap, origin, timestamp shift, body)`.
+pub type RawRun<C> = (u32, u64, RawOrigin, i64, RawBody<C>);
+
+/// Whose elements a delete run deleted.
+#[derive(Serialize, Deserialize)]
+pub enum RawTarget {
+    /// The deleting replica's own, starting this many counters from the run's first dot.
+    Own(i64),
+    /// Another replica's: `(replica index, first counter)`.
+    Other(u32, u64),
+}
+
+/// What a delete run deleted from its target.
+#[derive(Serialize, Deserialize)]
+pub enum RawShape {
+    /// One operation deleting this many elements.
+    Range(u64),
+    /// This many operations deleting one element each, ascending.
+    Forward(u64),
+    /// This many operations deleting one element each, descending.
+    Backward(u64),
+}
+
+/// A delete run: `(replica index step, counter gap, target, shape)`.
+pub type RawDelete = (u32, u64, RawTarget, RawShape);
+
+/// The whole encoding, with run values of type `C`.
+pub type RawRga<C> = (
+    Vec<ReplicaId>,
+    <CausalContext as FromRaw>::Raw,
+    Vec<RawRun<C>>,
+    Vec<RawDelete>,
+);
+
+/// How the values of a live run are written.
+pub(crate) trait RunValues<T> {
+    /// The written form of one run's values.
+    type Written<'a>: Serialize
+    where
+        T: 'a;
+
+    /// The written form of `values`.
+    fn write<'a>(values: Vec<&'a T>) -> Self::Written<'a>;
+}
+
+/// Values written as a sequence of values.
+pub(crate) struct AsSequence;
+
+impl<T: Serialize> RunValues<T> for AsSequence {
+    type Written<'a>
+        = Vec<&'a T>
+    where
+        T: 'a;
+
+    fn write<'a>(values: Vec<&'a T>) -> Vec<&'a T> {
+        values
+    }
+}
+
+/// Characters written as one UTF-8 string.
+pub(crate) struct AsString;
+
+impl RunValues<char> for AsString {
+    type Written<'a> = alloc::string::String;
+
+    fn write(values: Vec<&char>) -> alloc::string::String {
+        values.into_iter().collect()
+    }
+}
+
+/// Steps along runs sorted by `(replica index, counter)`, turning positions into the
+/// relative numbers written, and back.
+#[derive(Default)]
+struct Walk {
+    replica: u32,
+    /// The last counter of the previous run of `replica` (0 before its first).
+    end: u64,
+}
+
+impl Walk {
+    fn encode(&mut self, replica: u32, first: u64, last: u64) -> (u32, u64) {
+        let step = replica - self.replica;
+        if step > 0 {
+            (self.replica, self.end) = (replica, 0);
+        }
+        let gap = first - self.end - 1;
+        self.end = last;
+        (step, gap)
+    }
+
+    fn decode(&mut self, step: u32, gap: u64, length: u64) -> Result<(u32, u64), DecodeError> {
+        let out_of_range = DecodeError::invalid("sequence counter zero or out of range");
+        if step > 0 {
+            self.replica = self.replica.checked_add(step).ok_or(out_of_range.clone())?;
+            self.end = 0;
+        }
+        let first = self
+            .end
+            .checked_add(gap)
+            .and_then(|counter| counter.checked_add(1))
+            .filter(|&first| length >= 1 && first <= Dot::MAX_COUNTER - length)
+            .ok_or(out_of_range)?;
+        self.end = first + length - 1;
+        Ok((self.replica, first))
+    }
+}
+
+impl<T: Clone> Rga<T> {
+    /// Serializes the sequence, each live run's values written as `W` says.
+    pub(crate) fn encode_with<W: RunValues<T>, S: Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let table = self.named_replicas();
+        let index = |replica: &ReplicaId| -> u32 {
+            table
+                .binary_search(replica)
+                .ok()
+                .and_then(|index| u32::try_from(index).ok())
+                .unwrap_or(u32::MAX)
+        };
+        // Every piece of every span, by id, then merged into maximal runs.
+        let mut pieces: Vec<(Dot, Option<Dot>, u64, u64, Option<&[T]>)> = self
+            .pieces()
+            .map(|(span, from, to, deleted)| {
+                let offset = from - span.id.counter;
+                let origin = match offset {
+                    0 => span.origin.map(|origin| self.dot_of(origin)),
+                    _ => Some(self.dot_of(span.id.plus(offset - 1))),
+                };
+                let values = (!deleted)
+                    .then(|| {
+                        span.content
+                            .get(offset as usize..=(to - span.id.counter) as usize)
+                    })
+                    .flatten();
+                (
+                    self.dot_of(span.id.plus(offset)),
+                    origin,
+                    span.lamport + offset,
+                    to - from + 1,
+                    values,
+                )
+            })
+            .collect();
+        pieces.sort_unstable_by_key(|piece| piece.0);
+        let mut merged: Vec<(Dot, Option<Dot>, u64, u64, Option<Vec<&T>>)> = Vec::new();
+        for (id, origin, lamport, length, values) in pieces {
+            if let Some(last) = merged.last_mut() {
+                let end = Dot::new(last.0.replica, last.0.counter + last.3 - 1);
+                if id == Dot::new(end.replica, end.counter + 1)
+                    && origin == Some(end)
+                    && lamport == last.2 + last.3
+                    && values.is_some() == last.4.is_some()
+                {
+                    last.3 += length;
+                    if let (Some(all), Some(more)) = (&mut last.4, values) {
+                        all.extend(more);
+                    }
+                    continue;
+                }
+            }
+            merged.push((
+                id,
+                origin,
+                lamport,
+                length,
+                values.map(|values| values.iter().collect()),
+            ));
+        }
+        let mut walk = Walk::default();
+        let mut shift: i64 = 0;
+        let runs: Vec<RawRun<W::Written<'_>>> = merged
+            .into_iter()
+            .map(|(id, origin, lamport, length, values)| {
+                let replica = index(&id.replica);
+                let (step, gap) = walk.encode(replica, id.counter, id.counter + length - 1);
+                let origin = match origin {
+                    None => RawOrigin::Start,
+                    Some(origin) if origin.replica == id.replica && origin.counter < id.counter => {
+                        RawOrigin::Back(id.counter - origin.counter)
+                    }
+                    Some(origin) => RawOrigin::Other(index(&origin.replica), origin.counter),
+                };
+                let run_shift = lamport as i64 - id.counter as i64;
+                let shift_change = run_shift - shift;
+                shift = run_shift;
+                let body = match values {
+                    Some(values) => RawBody::Live(W::write(values)),
+                    None => RawBody::Deleted(length),
+                };
+                (step, gap, origin, shift_change, body)
+            })
+            .collect();
+        let mut walk = Walk::default();
+        let deletes: Vec<RawDelete> = self
+            .deletes
+            .iter()
+            .map(|(key, run)| {
+                let replica = index(&key.replica);
+                let (step, gap) = walk.encode(replica, key.counter, key.counter + run.ops - 1);
+                let target = if run.target.replica == key.replica {
+                    RawTarget::Own(run.target.counter as i64 - key.counter as i64)
+                } else {
+                    RawTarget::Other(index(&run.target.replica), run.target.counter)
+                };
+                let shape = match (run.ops, run.backward) {
+                    (1, _) => RawShape::Range(run.len),
+                    (ops, false) => RawShape::Forward(ops),
+                    (ops, true) => RawShape::Backward(ops),
+                };
+                (step, gap, target, shape)
+            })
+            .collect();
+        (&table, &self.context, runs, deletes).serialize(serializer)
+    }
+
+    /// Decodes a sequence, each live run's values read with `values`, checking that the
+    /// encoding is valid and canonical.
+    pub(crate) fn decode_with<C>(
+        (table, context, runs, deletes): RawRga<C>,
+        values: impl Fn(C) -> Vec<T>,
+    ) -> Result<Self, DecodeError> {
+        let context = CausalContext::from_raw(context)?;
+        if !table.windows(2).all(|pair| pair[0] < pair[1]) {
+            return Err(DecodeError::invalid("sequence replica table not sorted"));
+        }
+        let replica_at = |index: u32| -> Result<ReplicaId, DecodeError> {
+            usize::try_from(index)
+                .ok()
+                .and_then(|index| table.get(index).copied())
+                .ok_or(DecodeError::invalid(
+                    "sequence names a replica missing from its table",
+                ))
+        };
+        let counter_in_range = |counter: u64| -> Result<u64, DecodeError> {
+            if counter == 0 || counter > Dot::MAX_COUNTER {
+                Err(DecodeError::invalid(
+                    "sequence counter zero or out of range",
+                ))
+            } else {
+                Ok(counter)
+            }
+        };
+        let mut rga = Self::default();
+        let mut events: u128 = 0;
+        let mut live_values: u128 = 0;
+        let mut walk = Walk::default();
+        let mut shift: i64 = 0;
+        let mut previous: Option<(Dot, u64, u64, bool)> = None;
+        for (step, gap, origin, shift_change, body) in runs {
+            let (content, length) = match body {
+                RawBody::Live(encoded) => {
+                    let content = values(encoded);
+                    let length = content.len() as u64;
+                    (Some(content), length)
+                }
+                RawBody::Deleted(length) => (None, length),
+            };
+            let (replica, counter) = walk.decode(step, gap, length)?;
+            let id = Dot::new(replica_at(replica)?, counter);
+            let origin = match origin {
+                RawOrigin::Start => None,
+                RawOrigin::Back(distance) => {
+                    let counter = counter_in_range(counter.saturating_sub(distance))?;
+                    Some(Dot::new(id.replica, counter))
+                }
+                RawOrigin::Other(index, counter) => {
+                    let origin = Dot::new(replica_at(index)?, counter_in_range(counter)?);
+                    if origin.replica == id.replica && origin.counter < id.counter {
+                        return Err(DecodeError::invalid(
+                            "element origin not written as a distance back",
+                        ));
+                    }
+                    Some(origin)
+                }
+            };
+            shift = shift
+                .checked_add(shift_change)
+                .ok_or(DecodeError::invalid("element run timestamp out of range"))?;
+            let lamport = i128::from(counter) + i128::from(shift);
+            let lamport = u64::try_from(lamport)
+                .ok()
+                .filter(|&lamport| lamport >= 1 && lamport <= Dot::MAX_COUNTER - length)
+                .ok_or(DecodeError::invalid("element run timestamp out of range"))?;
+            let deleted = content.is_none();
+            if let Some((last_id, last_lamport, last_length, last_deleted)) = previous {
+                let end = Dot::new(last_id.replica, last_id.counter + last_length - 1);
+                if id == Dot::new(end.replica, end.counter + 1)
+                    && origin == Some(end)
+                    && lamport == last_lamport + last_length
+                    && deleted == last_deleted
+                {
+                    return Err(DecodeError::invalid("element runs not maximal"));
+                }
+            }
+            previous = Some((id, lamport, length, deleted));
+            events += u128::from(length);
+            let agent = rga.agent(id.replica);
+            let element = ElementId::new(agent, id.counter);
+            let origin =
+                origin.map(|origin| ElementId::new(rga.agent(origin.replica), origin.counter));
+            let span = match content {
+                Some(content) => {
+                    live_values += u128::from(length);
+                    Span::new(element, origin, lamport, content)
+                }
+                None => Span::tombstone(element, origin, lamport, length),
+            };
+            rga.context
+                .insert_range(id.replica, id.counter, id.counter + length - 1);
+            rga.integrate(span);
+        }
+        let mut walk = Walk::default();
+        let mut runs = 0;
+        for (step, gap, target, shape) in deletes {
+            let (ops, len, backward) = match shape {
+                RawShape::Range(len) if len >= 1 => (1, len, false),
+                RawShape::Forward(ops) if ops >= 2 => (ops, 1, false),
+                RawShape::Backward(ops) if ops >= 2 => (ops, 1, true),
+                _ => return Err(DecodeError::invalid("delete run shape malformed")),
+            };
+            let (replica, counter) = walk.decode(step, gap, ops)?;
+            let key = Dot::new(replica_at(replica)?, counter);
+            let target = match target {
+                RawTarget::Own(offset) => {
+                    let counter = i128::from(counter) + i128::from(offset);
+                    let counter = u64::try_from(counter)
+                        .map_err(|_| DecodeError::invalid("delete target out of range"))?;
+                    Dot::new(key.replica, counter)
+                }
+                RawTarget::Other(index, counter) => {
+                    let target = Dot::new(replica_at(index)?, counter);
+                    if target.replica == key.replica {
+                        return Err(DecodeError::invalid(
+                            "delete target not written relative to its run",
+                        ));
+                    }
+                    target
+                }
+            };
+            let reach = ops.max(len);
+            let valid = target.counter >= 1
+                && target.counter <= Dot::MAX_COUNTER - reach
+                && (!backward || target.counter >= ops);
+            if !valid {
+                return Err(DecodeError::invalid("delete target out of range"));
+            }
+            rga.add_delete(
+                key,
+                DeleteRun {
+                    ops,
+                    target,
+                    len,
+                    backward,
+                },
+            );
+            runs += 1;
+            events += u128::from(ops);
+        }
+        if rga.deletes.len() != runs {
+            return Err(DecodeError::invalid("delete runs not maximal"));
+        }
+        let live: u128 = rga
+            .pieces()
+            .filter(|&(_, _, _, deleted)| !deleted)
+            .map(|(_, from, to, _)| u128::from(to - from + 1))
+            .sum();
+        if live != live_values {
+            return Err(DecodeError::invalid("values kept for deleted elements"));
+        }
+        if rga.named_replicas() != table {
+            return Err(DecodeError::invalid(
+                "sequence replica table names unused replicas",
+            ));
+        }
+        if rga.context != context || context.dot_count() != events {
+            return Err(DecodeError::invalid(
+                "sequence context differs from the events it holds",
+            ));
+        }
+        Ok(rga)
+    }
+}
+
+impl<T: Clone + Serialize> Serialize for Rga<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.encode_with::<AsSequence, S>(serializer)
+    }
+}
+
+impl<T: Clone + DeserializeOwned> FromRaw for Rga<T> {
+    type Raw = RawRga<Vec<T>>;
+
+    fn from_raw(raw: Self::Raw) -> Result<Self, DecodeError> {
+        Self::decode_with(raw, |values| values)
+    }
+}
+
+impl<'de, T: Clone + DeserializeOwned> Deserialize<'de> for Rga<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::codec::raw::deserialize_via_raw(deserializer)
+    }
+}
+
+impl<T: Clone + Serialize + DeserializeOwned> crate::codec::Codec for Rga<T> {
+    const TYPE_TAG: u8 = crate::codec::type_tag::RGA;
+    const FORMAT_VERSION: u8 = 1;
+}
