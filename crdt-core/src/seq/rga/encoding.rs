@@ -93,7 +93,7 @@ impl<T: Serialize> RunValues<T> for AsSequence {
     where
         T: 'a;
 
-    fn write<'a>(values: Vec<&'a T>) -> Vec<&'a T> {
+    fn write(values: Vec<&T>) -> Vec<&T> {
         values
     }
 }
@@ -108,6 +108,9 @@ impl RunValues<char> for AsString {
         values.into_iter().collect()
     }
 }
+
+/// A run being encoded: `(first id, origin, first timestamp, length, values if live)`.
+type Piece<V> = (Dot, Option<Dot>, u64, u64, Option<V>);
 
 /// Steps along runs sorted by `(replica index, counter)`, turning positions into the
 /// relative numbers written, and back.
@@ -161,7 +164,7 @@ impl<T: Clone> Rga<T> {
                 .unwrap_or(u32::MAX)
         };
         // Every piece of every span, by id, then merged into maximal runs.
-        let mut pieces: Vec<(Dot, Option<Dot>, u64, u64, Option<&[T]>)> = self
+        let mut pieces: Vec<Piece<&[T]>> = self
             .pieces()
             .map(|(span, from, to, deleted)| {
                 let offset = from - span.id.counter;
@@ -185,7 +188,7 @@ impl<T: Clone> Rga<T> {
             })
             .collect();
         pieces.sort_unstable_by_key(|piece| piece.0);
-        let mut merged: Vec<(Dot, Option<Dot>, u64, u64, Option<Vec<&T>>)> = Vec::new();
+        let mut merged: Vec<Piece<Vec<&T>>> = Vec::new();
         for (id, origin, lamport, length, values) in pieces {
             if let Some(last) = merged.last_mut() {
                 let end = Dot::new(last.0.replica, last.0.counter + last.3 - 1);
