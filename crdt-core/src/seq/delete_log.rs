@@ -8,10 +8,12 @@
 
 use alloc::collections::BTreeMap;
 
+use alloc::vec::Vec;
 use smallvec::SmallVec;
 
 use crate::causal::causal_context::CausalContext;
 use crate::causal::dot::Dot;
+use crate::causal::version_vector::VersionVector;
 
 /// Operations `key.counter .. key.counter + ops` of one replica. If `ops == 1` it deleted
 /// `len` elements from `target`; otherwise each deleted one element, the i-th deleting
@@ -115,6 +117,20 @@ impl DeleteLog {
     /// The runs, by first dot.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Dot, DeleteRun)> + '_ {
         self.runs.iter().map(|(key, run)| (*key, *run))
+    }
+
+    /// Removes and returns the runs all of whose operations `stable` has seen.
+    pub(crate) fn take_stable(&mut self, stable: &VersionVector) -> Vec<(Dot, DeleteRun)> {
+        let taken: Vec<(Dot, DeleteRun)> = self
+            .runs
+            .iter()
+            .filter(|(key, run)| key.counter + run.ops - 1 <= stable.get(&key.replica))
+            .map(|(key, run)| (*key, *run))
+            .collect();
+        for (key, _) in &taken {
+            self.runs.remove(key);
+        }
+        taken
     }
 
     /// The number of runs.

@@ -38,6 +38,7 @@
 //! sends an id again with other contents is not detected, and replicas that received the two
 //! versions keep their own.
 
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use smallvec::SmallVec;
@@ -45,6 +46,7 @@ use smallvec::SmallVec;
 use crate::causal::causal_context::CausalContext;
 use crate::causal::dot::Dot;
 use crate::causal::replica_id::ReplicaId;
+use crate::causal::version_vector::VersionVector;
 use crate::lattice::{DeltaSince, Lattice};
 use crate::seq::delete_log::{DeleteLog, DeleteRun};
 use crate::seq::position_error::PositionError;
@@ -140,6 +142,84 @@ impl<T: Clone> Rga<T> {
     /// The number of spans (runs of elements) stored, tombstones included.
     pub fn span_count(&self) -> usize {
         self.tree.span_count()
+    }
+
+    /// Forgets what every replica has seen deleted: the records of delete operations that
+    /// `stable` covers, and the tombstones they deleted that no remaining element was inserted
+    /// after. Returns how many tombstone elements were removed. The document does not change.
+    ///
+    /// Precondition: `stable` is causally stable. Every replica has seen every event it
+    /// covers, and this replica holds every event any replica made before seeing all of
+    /// them (the events still to arrive all come after `stable`). A sync layer knows this
+    /// when every replica has acknowledged `stable` and delivered everything it made before.
+    /// Under it, no event still to come can refer to what is removed. After compaction this
+    /// replica's state is smaller than an uncompacted one holding the same document (they
+    /// compare unequal, and a join never brings the forgotten tombstones back).
+    pub fn compact(&mut self, stable: &VersionVector) -> u64 {
+        let mut stable_deleted = CausalContext::new();
+        for (_, run) in self.deletes.take_stable(stable) {
+            let (first, last) = run.targets();
+            stable_deleted.insert_range(run.target.replica, first, last);
+        }
+        // How many runs were inserted after each element: those elements' tombstones stay.
+        let mut referrers: BTreeMap<ElementId, u32> = BTreeMap::new();
+        for origin in self
+            .tree
+            .iter()
+            .chain(&self.pending)
+            .filter_map(|span| span.origin)
+        {
+            *referrers.entry(origin).or_default() += 1;
+        }
+        let referenced =
+            |referrers: &BTreeMap<ElementId, u32>, start: ElementId, end: ElementId| {
+                referrers.range(start..=end).next().is_some()
+            };
+        let mut work: Vec<(ElementId, ElementId, Option<ElementId>)> = self
+            .tree
+            .iter()
+            .filter(|span| span.deleted)
+            .map(|span| (span.id, span.last_id(), span.origin))
+            .collect();
+        let mut removed = 0;
+        while let Some((start, end, origin)) = work.pop() {
+            let all_stable = self
+                .stable_parts(&stable_deleted, start, end.counter)
+                .all(|(_, _, covered)| covered);
+            if !all_stable
+                || referenced(&referrers, start, end)
+                || !self.tree.remove_tombstone(start)
+            {
+                continue;
+            }
+            removed += end.counter - start.counter + 1;
+            // Its origin may have lost its last referrer.
+            let Some(origin) = origin else { continue };
+            if let Some(count) = referrers.get_mut(&origin) {
+                *count -= 1;
+                if *count == 0 {
+                    referrers.remove(&origin);
+                    if let Some(cursor) = self.tree.find_id(origin)
+                        && let Some(span) = self.tree.span(cursor.leaf, cursor.span)
+                        && span.deleted
+                    {
+                        work.push((span.id, span.last_id(), span.origin));
+                    }
+                }
+            }
+        }
+        removed
+    }
+
+    fn stable_parts(
+        &self,
+        stable_deleted: &CausalContext,
+        start: ElementId,
+        end: u64,
+    ) -> impl Iterator<Item = (u64, u64, bool)> {
+        stable_deleted
+            .partition(&self.replica(start.agent), start.counter, end)
+            .into_iter()
     }
 
     /// Inserts `items` at `pos` (0 = the start, `len()` = the end) as new events of

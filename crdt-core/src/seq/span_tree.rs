@@ -250,6 +250,22 @@ impl<T: Clone> SpanTree<T> {
         missing
     }
 
+    /// Removes the deleted span starting with `id` (a tombstone: no visible element), if
+    /// present. Returns whether it did.
+    pub(crate) fn remove_tombstone(&mut self, id: ElementId) -> bool {
+        let Some(cursor) = self.find_id(id) else {
+            return false;
+        };
+        let spans = &mut self.leaves[cursor.leaf as usize].spans;
+        if cursor.offset != 0 || !spans[cursor.span].deleted {
+            return false;
+        }
+        spans.remove(cursor.span);
+        self.index.remove(&id);
+        self.spans -= 1;
+        true
+    }
+
     /// Splits span `index` of `leaf` before its element `offset` (`0 < offset < len`).
     fn split(&mut self, leaf: u32, index: usize, offset: u64) {
         let spans = &mut self.leaves[leaf as usize].spans;

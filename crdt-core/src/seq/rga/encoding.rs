@@ -418,11 +418,15 @@ impl<T: Clone> Rga<T> {
                 "sequence replica table names unused replicas",
             ));
         }
-        if rga.context != context || context.dot_count() != events {
+        // A compacted sequence has seen more events than it holds; never fewer.
+        if !context.includes(&rga.context)
+            || (rga.context != context && rga.context.dot_count() != events)
+        {
             return Err(DecodeError::invalid(
-                "sequence context differs from the events it holds",
+                "sequence context misses events it holds",
             ));
         }
+        rga.context = context;
         Ok(rga)
     }
 }
