@@ -105,3 +105,18 @@ fn or_map() {
     // context [B: 1..=1]; entries ["k": [((0, 1), 4)]]
     pinned(&map, "08 01 01 B 01 01 01 01 01 6b 01 00 01 04");
 }
+
+#[test]
+fn text() {
+    let mut text = crdt_core::Text::new();
+    text.insert(A, 0, "hey").unwrap();
+    text.delete(A, 0, 1).unwrap();
+    // replicas [A]; context [A: 1..=4];
+    // runs: (step 0, gap 0, Start, shift 0, Deleted(1)) = tombstone "h" at A:1,
+    //       (step 0, gap 0, Back(1), shift 0, Live("ey")) at A:2..=3;
+    // deletes: (step 0, gap 3, Own(-3 zigzag 05), Range(1)) = A:4 deleted A:1
+    pinned(
+        &text,
+        "0a 01 01 A 01 A 01 01 04 02 00 00 00 00 01 01 00 00 01 01 00 00 02 65 79 01 00 03 00 05 00 01",
+    );
+}
