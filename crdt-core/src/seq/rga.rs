@@ -293,7 +293,9 @@ impl<T: Clone> Rga<T> {
             let target = self.dot_of(span.id.plus(cursor.offset));
             let dot = self.context.next_dot(replica);
             let run = DeleteRun::single(target, take);
-            self.add_delete(dot, run);
+            // The cursor is at hand: delete there instead of finding the elements by id.
+            self.tree.delete_at(cursor, take);
+            self.record_delete(dot, run);
             delta.add_delete(dot, run);
             remaining -= take;
         }
@@ -442,9 +444,7 @@ impl<T: Clone> Rga<T> {
     /// Records a run of delete operations none of which is here yet, and deletes what it
     /// names (now, or when it arrives).
     fn add_delete(&mut self, key: Dot, run: DeleteRun) {
-        self.deletes.insert(key, run);
-        self.context
-            .insert_range(key.replica, key.counter, key.counter + run.ops - 1);
+        self.record_delete(key, run);
         let (first, last) = run.targets();
         let replica = run.target.replica;
         let missing = match self.known_agent(&replica) {
@@ -454,6 +454,13 @@ impl<T: Clone> Rga<T> {
         for (start, end) in missing {
             self.awaited_deletes.insert_range(replica, start, end);
         }
+    }
+
+    /// Records a run of delete operations (not applying it).
+    fn record_delete(&mut self, key: Dot, run: DeleteRun) {
+        self.deletes.insert(key, run);
+        self.context
+            .insert_range(key.replica, key.counter, key.counter + run.ops - 1);
     }
 
     /// Takes everything of `source` this sequence lacks, and that `remote` has not seen if

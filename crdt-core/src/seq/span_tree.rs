@@ -226,28 +226,33 @@ impl<T: Clone> SpanTree<T> {
                 next = resume;
                 continue;
             };
-            let (leaf, mut index) = (cursor.leaf, cursor.span);
-            if cursor.offset > 0 {
-                self.split(leaf, index, cursor.offset);
-                index += 1;
-            }
-            let length = self.leaves[leaf as usize].spans[index].len();
-            let wanted = last - next + 1;
-            if wanted < length {
-                self.split(leaf, index, wanted);
-            }
-            let span = &mut self.leaves[leaf as usize].spans[index];
-            let count = span.len();
-            if !span.deleted {
-                span.delete();
-                self.add_visible(leaf, 0, count);
-            }
-            next += count;
-            if self.leaves[leaf as usize].spans.len() > LEAF_CAPACITY {
-                self.split_leaf(leaf);
-            }
+            next += self.delete_at(cursor, last - next + 1);
         }
         missing
+    }
+
+    /// Marks up to `wanted` elements deleted from `cursor` on, within its span. Returns how
+    /// many elements that covered (deleted now or before).
+    pub(crate) fn delete_at(&mut self, cursor: Cursor, wanted: u64) -> u64 {
+        let (leaf, mut index) = (cursor.leaf, cursor.span);
+        if cursor.offset > 0 {
+            self.split(leaf, index, cursor.offset);
+            index += 1;
+        }
+        let length = self.leaves[leaf as usize].spans[index].len();
+        if wanted < length {
+            self.split(leaf, index, wanted);
+        }
+        let span = &mut self.leaves[leaf as usize].spans[index];
+        let count = span.len();
+        if !span.deleted {
+            span.delete();
+            self.add_visible(leaf, 0, count);
+        }
+        if self.leaves[leaf as usize].spans.len() > LEAF_CAPACITY {
+            self.split_leaf(leaf);
+        }
+        count
     }
 
     /// Removes the deleted span starting with `id` (a tombstone: no visible element), if
