@@ -52,6 +52,7 @@ fn random_bytes_never_panic_any_type() {
     random_bytes_never_panic::<ORMap<String, ORMap<u8, MvRegister<u64>>>>();
     random_bytes_never_panic::<crdt_core::Rga<char>>();
     random_bytes_never_panic::<crdt_core::Rga<u8>>();
+    random_bytes_never_panic::<crdt_core::Text>();
 }
 
 /// Flips, truncates and extends real encodings: the inputs most likely to pass the outer

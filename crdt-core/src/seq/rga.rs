@@ -250,21 +250,49 @@ impl<T: Clone> Rga<T> {
             self.max_lamport.saturating_add(1),
             content,
         );
-        let mut delta = Self::default();
-        delta.add_span(self, &span, 0, span.len() - 1, false);
         let last = span.last_id().counter;
         self.max_lamport = span.lamport + span.len() - 1;
+        let origin_replica = span.origin.map(|origin| self.replica(origin.agent));
         // The new elements have the greatest timestamp here, so they go right after their
-        // origin, before everything else inserted there.
-        match origin_cursor {
-            Some(cursor) if self.tree.try_extend(cursor, &span) => {}
-            Some(cursor) => self
-                .tree
-                .insert(cursor.leaf, cursor.span, cursor.offset + 1, span),
-            None => self.tree.insert(self.tree.first_leaf(), 0, 0, span),
-        }
+        // origin, before everything else inserted there. When they extend the run there (the
+        // common case of typing), the span itself can become the delta.
+        let for_delta = match origin_cursor {
+            Some(cursor) if self.tree.try_extend(cursor, &span) => span,
+            Some(cursor) => {
+                let copy = span.clone();
+                self.tree
+                    .insert(cursor.leaf, cursor.span, cursor.offset + 1, span);
+                copy
+            }
+            None => {
+                let copy = span.clone();
+                self.tree.insert(self.tree.first_leaf(), 0, 0, span);
+                copy
+            }
+        };
         self.context.insert_range(replica, dot.counter, last);
-        Ok(delta)
+        Ok(Self::local_delta(replica, origin_replica, for_delta))
+    }
+
+    /// The delta of a local insert: `span` (with this sequence's replica indexes), made by
+    /// `replica` after an element of `origin_replica`.
+    fn local_delta(
+        replica: ReplicaId,
+        origin_replica: Option<ReplicaId>,
+        mut span: Span<T>,
+    ) -> Self {
+        let mut delta = Self::default();
+        let agent = delta.agent(replica);
+        span.id = ElementId::new(agent, span.id.counter);
+        span.origin = span
+            .origin
+            .zip(origin_replica)
+            .map(|(origin, owner)| ElementId::new(delta.agent(owner), origin.counter));
+        delta
+            .context
+            .insert_range(replica, span.id.counter, span.last_id().counter);
+        delta.integrate(span);
+        delta
     }
 
     /// Deletes `len` visible elements from `pos` as new events of `replica`; returns the
