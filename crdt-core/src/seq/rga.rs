@@ -242,7 +242,7 @@ impl<T: Clone> Rga<T> {
         let dot = self.context.next_dot(replica);
         let origin_cursor = match pos {
             0 => None,
-            _ => self.tree.find_visible(pos - 1),
+            _ => self.tree.find_visible_for_edit(pos - 1),
         };
         let span = Span::new(
             ElementId::new(agent, dot.counter),
@@ -311,7 +311,7 @@ impl<T: Clone> Rga<T> {
         let mut delta = Self::default();
         let mut remaining = len;
         while remaining > 0 {
-            let Some(cursor) = self.tree.find_visible(pos) else {
+            let Some(cursor) = self.tree.find_visible_for_edit(pos) else {
                 break;
             };
             let Some(span) = self.tree.span(cursor.leaf, cursor.span) else {

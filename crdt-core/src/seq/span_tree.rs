@@ -55,6 +55,10 @@ pub(crate) struct SpanTree<T> {
     index: BTreeMap<ElementId, u32>,
     visible: u64,
     spans: usize,
+    /// The leaf the last edit found by position, with the position of its first visible
+    /// element: edits tend to land where the previous one did. Cleared by any change that
+    /// could move that position (a change in another leaf, a leaf split).
+    hint: Option<(u32, u64)>,
 }
 
 impl<T> Default for SpanTree<T> {
@@ -69,6 +73,7 @@ impl<T> Default for SpanTree<T> {
             index: BTreeMap::new(),
             visible: 0,
             spans: 0,
+            hint: None,
         }
     }
 }
@@ -147,6 +152,34 @@ impl<T: Clone> SpanTree<T> {
             pos -= visible;
         }
         None
+    }
+
+    /// As [`Self::find_visible`], for an edit: starts from the leaf of the previous edit when
+    /// `pos` falls in it.
+    pub(crate) fn find_visible_for_edit(&mut self, pos: u64) -> Option<Cursor> {
+        if let Some((leaf, start)) = self.hint
+            && pos >= start
+        {
+            let mut rest = pos - start;
+            for (index, span) in self.leaves[leaf as usize].spans.iter().enumerate() {
+                let visible = span.visible();
+                if rest < visible {
+                    return Some(Cursor {
+                        leaf,
+                        span: index,
+                        offset: rest,
+                    });
+                }
+                rest -= visible;
+            }
+        }
+        let cursor = self.find_visible(pos)?;
+        let before: u64 = self.leaves[cursor.leaf as usize].spans[..cursor.span]
+            .iter()
+            .map(Span::visible)
+            .sum();
+        self.hint = Some((cursor.leaf, pos - cursor.offset - before));
+        Some(cursor)
     }
 
     /// The element with id `id`, if present.
@@ -267,6 +300,7 @@ impl<T: Clone> SpanTree<T> {
         }
         spans.remove(cursor.span);
         self.index.remove(&id);
+        self.hint = None;
         self.spans -= 1;
         true
     }
@@ -283,6 +317,9 @@ impl<T: Clone> SpanTree<T> {
     /// Adds `added` and removes `removed` visible elements from `leaf` and its ancestors.
     fn add_visible(&mut self, leaf: u32, added: u64, removed: u64) {
         self.visible = self.visible + added - removed;
+        if self.hint.is_some_and(|(hinted, _)| hinted != leaf) {
+            self.hint = None;
+        }
         let (mut child, mut parent) = (leaf, self.leaves[leaf as usize].parent);
         while parent != NONE {
             let internal = &mut self.internals[parent as usize];
@@ -294,6 +331,7 @@ impl<T: Clone> SpanTree<T> {
     }
 
     fn split_leaf(&mut self, leaf: u32) {
+        self.hint = None;
         let new = self.leaves.len() as u32;
         let old = &mut self.leaves[leaf as usize];
         let moved = old.spans.split_off(old.spans.len() / 2);
