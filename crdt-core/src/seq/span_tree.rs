@@ -24,6 +24,8 @@ const NONE: u32 = u32::MAX;
 struct Leaf<T> {
     spans: Vec<Span<T>>,
     parent: u32,
+    /// This leaf's position among its parent's children.
+    slot: u32,
     next: u32,
 }
 
@@ -33,6 +35,8 @@ struct Internal {
     /// The visible elements under each child.
     visible: Vec<u64>,
     parent: u32,
+    /// This node's position among its parent's children.
+    slot: u32,
 }
 
 /// A place in the tree: the element `offset` of span `span` of leaf `leaf`.
@@ -218,6 +222,7 @@ impl<T: Clone> SpanTree<T> {
             self.leaves.push(Leaf {
                 spans: Vec::new(),
                 parent: NONE,
+                slot: 0,
                 next: NONE,
             });
         }
@@ -320,13 +325,12 @@ impl<T: Clone> SpanTree<T> {
         if self.hint.is_some_and(|(hinted, _)| hinted != leaf) {
             self.hint = None;
         }
-        let (mut child, mut parent) = (leaf, self.leaves[leaf as usize].parent);
+        let leaf = &self.leaves[leaf as usize];
+        let (mut slot, mut parent) = (leaf.slot as usize, leaf.parent);
         while parent != NONE {
             let internal = &mut self.internals[parent as usize];
-            if let Some(slot) = internal.children.iter().position(|&c| c == child) {
-                internal.visible[slot] = internal.visible[slot] + added - removed;
-            }
-            (child, parent) = (parent, internal.parent);
+            internal.visible[slot] = internal.visible[slot] + added - removed;
+            (slot, parent) = (internal.slot as usize, internal.parent);
         }
     }
 
@@ -344,6 +348,7 @@ impl<T: Clone> SpanTree<T> {
         self.leaves.push(Leaf {
             spans: moved,
             parent,
+            slot: 0,
             next,
         });
         self.attach(leaf, new, moved_visible, true);
@@ -365,24 +370,30 @@ impl<T: Clone> SpanTree<T> {
                 children: Vec::from([old, new]),
                 visible: Vec::from([kept, moved_visible]),
                 parent: NONE,
+                slot: 0,
             });
-            self.set_parent(old, root, leaves);
-            self.set_parent(new, root, leaves);
+            self.set_parent(old, root, 0, leaves);
+            self.set_parent(new, root, 1, leaves);
             self.root = root;
             self.height += 1;
             return;
         }
-        self.set_parent(new, parent, leaves);
+        let slot = if leaves {
+            self.leaves[old as usize].slot
+        } else {
+            self.internals[old as usize].slot
+        } as usize;
         let internal = &mut self.internals[parent as usize];
-        let slot = internal
-            .children
-            .iter()
-            .position(|&c| c == old)
-            .unwrap_or(internal.children.len() - 1);
         internal.visible[slot] -= moved_visible;
         internal.children.insert(slot + 1, new);
         internal.visible.insert(slot + 1, moved_visible);
-        if internal.children.len() > FANOUT {
+        // Every child from the new one on moved one slot right.
+        let shifted: Vec<u32> = internal.children[slot + 1..].to_vec();
+        let full = internal.children.len() > FANOUT;
+        for (offset, child) in shifted.into_iter().enumerate() {
+            self.set_parent(child, parent, (slot + 1 + offset) as u32, leaves);
+        }
+        if full {
             self.split_internal(parent);
         }
     }
@@ -396,13 +407,14 @@ impl<T: Clone> SpanTree<T> {
         let moved_visible: u64 = visible.iter().sum();
         let parent = old.parent;
         let leaves = self.height_of(node) == 1;
-        for &child in &children {
-            self.set_parent(child, new, leaves);
+        for (slot, &child) in children.iter().enumerate() {
+            self.set_parent(child, new, slot as u32, leaves);
         }
         self.internals.push(Internal {
             children,
             visible,
             parent,
+            slot: 0,
         });
         self.attach(node, new, moved_visible, false);
     }
@@ -431,11 +443,13 @@ impl<T: Clone> SpanTree<T> {
         }
     }
 
-    fn set_parent(&mut self, node: u32, parent: u32, leaf: bool) {
+    fn set_parent(&mut self, node: u32, parent: u32, slot: u32, leaf: bool) {
         if leaf {
-            self.leaves[node as usize].parent = parent;
+            let leaf = &mut self.leaves[node as usize];
+            (leaf.parent, leaf.slot) = (parent, slot);
         } else {
-            self.internals[node as usize].parent = parent;
+            let internal = &mut self.internals[node as usize];
+            (internal.parent, internal.slot) = (parent, slot);
         }
     }
 }
