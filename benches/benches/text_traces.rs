@@ -6,8 +6,8 @@
 //!   sveltecomponent) into a fresh document, one patch at a time (delete, then insert). Ours is
 //!   `replay_sequential` (every edit also returns its delta). For `yrs`, `automerge` and `loro`
 //!   two variants: `per edit` (every trace transaction is one library transaction / change /
-//!   commit, as in a live editor) and `batched` (one transaction for the whole trace, as their
-//!   own trace benchmarks do; `yrs batched` only on sveltecomponent, see [`YRS_BATCHED`]).
+//!   commit, as in a live editor) and `batched` (one transaction for the whole trace;
+//!   `yrs batched` only on sveltecomponent, see [`YRS_BATCHED`]).
 //!   `diamond-types`, like ours, has no transactions.
 //! - `text_merge/friendsforever/txn-updates`: the concurrent trace (2 agents) first replayed
 //!   with one replica per agent (untimed), then every transaction's update (26,078 of them)

@@ -12,8 +12,8 @@
 //! Two ways of replaying a sequential trace locally:
 //! - *per edit*: every trace transaction (a keystroke, a paste, ...) is its own transaction of the
 //!   library (`yrs` transaction, `automerge` change, `loro` commit), as in a live editor;
-//! - *batched*: one transaction for the whole trace (how `automerge`'s and `loro`'s own trace
-//!   benchmarks run it).
+//! - *batched*: one transaction for the whole trace (as `automerge`'s own edit-trace benchmark
+//!   does: all splices, then one commit).
 //!
 //! `diamond-types` and ours have no transactions: every edit is recorded (and, for ours, returns
 //! a delta) as it is made, so both modes are the same for them.
