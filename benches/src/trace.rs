@@ -122,24 +122,24 @@ pub fn replica_of(agent: usize, branch: usize) -> ReplicaId {
     ReplicaId::from_u128(((branch as u128) << 64) | (agent as u128 + 1))
 }
 
-/// Applies `patches` on `text` as `replica`, returning the deltas joined.
+/// Applies `patches` on `text` as `replica`, handing each edit's delta to `delta`.
 fn apply(
     text: &mut Text,
     replica: ReplicaId,
     patches: &[Patch],
     txn: usize,
-) -> Result<Text, TraceError> {
-    let mut delta = Text::new();
+    mut delta: impl FnMut(Text),
+) -> Result<(), TraceError> {
     for Patch(pos, delete, insert) in patches {
         let position = |error| TraceError::Position { txn, error };
         if *delete > 0 {
-            delta.join(&text.delete(replica, *pos, *delete).map_err(position)?);
+            delta(text.delete(replica, *pos, *delete).map_err(position)?);
         }
         if !insert.is_empty() {
-            delta.join(&text.insert(replica, *pos, insert).map_err(position)?);
+            delta(text.insert(replica, *pos, insert).map_err(position)?);
         }
     }
-    Ok(delta)
+    Ok(())
 }
 
 /// Replays a sequential trace on one replica, one patch at a time.
@@ -151,15 +151,7 @@ pub fn replay_sequential(trace: &Trace) -> Result<Text, TraceError> {
             .map_err(|error| TraceError::Position { txn: 0, error })?;
     }
     for (index, txn) in trace.txns.iter().enumerate() {
-        for Patch(pos, delete, insert) in &txn.patches {
-            let position = |error| TraceError::Position { txn: index, error };
-            if *delete > 0 {
-                text.delete(replica, *pos, *delete).map_err(position)?;
-            }
-            if !insert.is_empty() {
-                text.insert(replica, *pos, insert).map_err(position)?;
-            }
-        }
+        apply(&mut text, replica, &txn.patches, index, drop)?;
     }
     Ok(text)
 }
@@ -244,7 +236,10 @@ pub fn replay_concurrent(trace: &Trace) -> Result<ConcurrentReplay, TraceError> 
             slot.text.join(&deltas[ancestor]);
         }
         let first = slot.text.as_rga().context().next_dot(slot.replica);
-        let delta = apply(&mut slot.text, slot.replica, &txn.patches, index)?;
+        let mut delta = Text::new();
+        apply(&mut slot.text, slot.replica, &txn.patches, index, |edit| {
+            delta.join(&edit);
+        })?;
         let made = slot.text.as_rga().context().contains(&first);
         first_dots.push(made.then_some(first));
         results.push(slot.text.as_rga().context().clone());
