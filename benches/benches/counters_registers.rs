@@ -116,6 +116,40 @@ fn their_registers(r: u64) -> Vec<TheirMvReg> {
         .collect()
 }
 
+/// `merge/ours`: a full-state join of `right` into a clone of `left` (cloned untimed).
+fn merge_ours<T: Lattice>(group: &mut BenchmarkGroup<'_, WallTime>, r: u64, left: T, right: T) {
+    group.bench_function(BenchmarkId::new("merge/ours", r), |b| {
+        b.iter_batched(
+            || left.clone(),
+            |mut mine| {
+                mine.join(black_box(&right));
+                mine
+            },
+            BatchSize::SmallInput,
+        );
+    });
+}
+
+/// `merge/crdts`: the same with `crdts`' state merge (both sides cloned untimed, as it takes
+/// the other side by value).
+fn merge_theirs<T: CvRDT + Clone>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    r: u64,
+    left: T,
+    right: T,
+) {
+    group.bench_function(BenchmarkId::new("merge/crdts", r), |b| {
+        b.iter_batched(
+            || (left.clone(), right.clone()),
+            |(mut mine, theirs)| {
+                mine.merge(black_box(theirs));
+                mine
+            },
+            BatchSize::SmallInput,
+        );
+    });
+}
+
 fn gcounter(c: &mut Criterion) {
     let mut group = c.benchmark_group("gcounter");
     configure(&mut group);
@@ -137,27 +171,9 @@ fn gcounter(c: &mut Criterion) {
         });
 
         let (left, right) = our_gcounters(r);
-        group.bench_function(BenchmarkId::new("merge/ours", r), |b| {
-            b.iter_batched(
-                || left.clone(),
-                |mut mine| {
-                    mine.join(black_box(&right));
-                    mine
-                },
-                BatchSize::SmallInput,
-            );
-        });
+        merge_ours(&mut group, r, left, right);
         let (left, right) = their_gcounters(r);
-        group.bench_function(BenchmarkId::new("merge/crdts", r), |b| {
-            b.iter_batched(
-                || (left.clone(), right.clone()),
-                |(mut mine, theirs)| {
-                    mine.merge(black_box(theirs));
-                    mine
-                },
-                BatchSize::SmallInput,
-            );
-        });
+        merge_theirs(&mut group, r, left, right);
     }
     group.finish();
 }
@@ -188,27 +204,9 @@ fn pncounter(c: &mut Criterion) {
         });
 
         let (left, right) = our_pncounters(r);
-        group.bench_function(BenchmarkId::new("merge/ours", r), |b| {
-            b.iter_batched(
-                || left.clone(),
-                |mut mine| {
-                    mine.join(black_box(&right));
-                    mine
-                },
-                BatchSize::SmallInput,
-            );
-        });
+        merge_ours(&mut group, r, left, right);
         let (left, right) = their_pncounters(r);
-        group.bench_function(BenchmarkId::new("merge/crdts", r), |b| {
-            b.iter_batched(
-                || (left.clone(), right.clone()),
-                |(mut mine, theirs)| {
-                    mine.merge(black_box(theirs));
-                    mine
-                },
-                BatchSize::SmallInput,
-            );
-        });
+        merge_theirs(&mut group, r, left, right);
     }
     group.finish();
 }
