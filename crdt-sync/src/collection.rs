@@ -1,0 +1,252 @@
+//! [`Collection`]: a replica's objects, their delta log, and what each peer has of it.
+//!
+//! ```
+//! use crdt_core::{AWSet, ReplicaId};
+//! use crdt_sync::collection::Collection;
+//! use crdt_sync::object_id::ObjectId;
+//!
+//! let alice = ReplicaId::from_u128(1);
+//! let mut carts = Collection::new("carts", alice);
+//! let cart = ObjectId::new("cart").unwrap();
+//! carts.update(&cart, |items: &mut AWSet<String>, me| items.add(me, "milk".into())).unwrap();
+//! assert!(carts.get_as::<AWSet<String>>(&cart).unwrap().unwrap().contains(&"milk".to_string()));
+//! assert_eq!(carts.log().head(), 1); // the delta waits in the log for the peers
+//! ```
+//!
+//! Every edit, local or from a peer, is joined into its object; an edit that changed something
+//! is appended to the delta log, so it reaches every other peer, even one that never talks to the
+//! replica that made it. The log drops a delta once every known peer has acknowledged it, or when
+//! it outgrows its cap (peers behind it are then repaired by anti-entropy). Each object's
+//! digest, a hash of its canonical encoding, feeds the [`MerkleIndex`]; digests of edited objects
+//! are recomputed lazily, when anti-entropy next looks, so an edit costs no encoding of its object.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crdt_core::ReplicaId;
+
+use crate::delta_log::DeltaLog;
+use crate::merkle_index::MerkleIndex;
+use crate::object::{Object, ObjectType};
+use crate::object_id::ObjectId;
+use crate::sync_error::SyncError;
+
+/// How much of two logs a peer and this replica have exchanged.
+#[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]
+pub struct PeerProgress {
+    /// The last delta of this replica's log the peer has acknowledged.
+    pub acked: u64,
+    /// The last delta of the peer's log this replica has, with every one before it.
+    pub received: u64,
+}
+
+/// A replica of one named collection: object id → object, plus the sync bookkeeping.
+#[derive(Clone, Debug)]
+pub struct Collection {
+    name: String,
+    replica: ReplicaId,
+    objects: BTreeMap<ObjectId, Object>,
+    index: MerkleIndex<ObjectId>,
+    stale: BTreeSet<ObjectId>,
+    log: DeltaLog,
+    peers: BTreeMap<ReplicaId, PeerProgress>,
+    changed: BTreeSet<ObjectId>,
+    max_log_entries: usize,
+}
+
+impl Collection {
+    /// How many deltas the log holds at most by default, whatever peers have acknowledged.
+    pub const DEFAULT_MAX_LOG_ENTRIES: usize = 100_000;
+
+    /// An empty collection held by `replica`.
+    pub fn new(name: impl Into<String>, replica: ReplicaId) -> Self {
+        Self {
+            name: name.into(),
+            replica,
+            objects: BTreeMap::new(),
+            index: MerkleIndex::new(),
+            stale: BTreeSet::new(),
+            log: DeltaLog::new(),
+            peers: BTreeMap::new(),
+            changed: BTreeSet::new(),
+            max_log_entries: Self::DEFAULT_MAX_LOG_ENTRIES,
+        }
+    }
+
+    /// Caps the log at `entries` deltas (at least 1); older deltas are dropped first.
+    pub fn set_max_log_entries(&mut self, entries: usize) {
+        self.max_log_entries = entries.max(1);
+        self.trim_log();
+    }
+
+    /// The collection's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The replica holding this copy.
+    pub fn replica(&self) -> ReplicaId {
+        self.replica
+    }
+
+    /// The object named `id`.
+    pub fn get(&self, id: &ObjectId) -> Option<&Object> {
+        self.objects.get(id)
+    }
+
+    /// The object named `id` as a `T`; an error if it holds another type.
+    pub fn get_as<T: ObjectType>(&self, id: &ObjectId) -> Result<Option<&T>, SyncError> {
+        match self.objects.get(id) {
+            None => Ok(None),
+            Some(object) => T::as_object(object)
+                .map(Some)
+                .ok_or(SyncError::TypeMismatch {
+                    held: object.type_tag(),
+                    received: T::default().into().type_tag(),
+                }),
+        }
+    }
+
+    /// Every object, by id.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&ObjectId, &Object)> + '_ {
+        self.objects.iter()
+    }
+
+    /// How many objects there are.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// Whether there is no object.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// Edits the object `id` as a `T` (created empty if absent) with a delta mutator, which is
+    /// given the object and this replica's id; logs the delta and returns it.
+    pub fn update<T: ObjectType + Clone>(
+        &mut self,
+        id: &ObjectId,
+        edit: impl FnOnce(&mut T, ReplicaId) -> T,
+    ) -> Result<T, SyncError> {
+        let object = self
+            .objects
+            .entry(id.clone())
+            .or_insert_with(|| T::default().into());
+        let held = object.type_tag();
+        let value = T::as_object_mut(object).ok_or_else(|| SyncError::TypeMismatch {
+            held,
+            received: T::default().into().type_tag(),
+        })?;
+        let delta = edit(value, self.replica);
+        self.log_delta(id, delta.clone().into(), None);
+        Ok(delta)
+    }
+
+    /// Joins a delta (or a whole object) received from `origin`; says whether anything changed.
+    /// A change is logged so that it travels on to the other peers.
+    pub fn apply_remote(
+        &mut self,
+        id: &ObjectId,
+        delta: &Object,
+        origin: ReplicaId,
+    ) -> Result<bool, SyncError> {
+        let changed = match self.objects.get_mut(id) {
+            Some(object) => object.join(delta)?,
+            None => {
+                let fresh = delta.bottom();
+                let changed = fresh != *delta;
+                self.objects.insert(id.clone(), delta.clone());
+                changed
+            }
+        };
+        if changed {
+            self.log_delta(id, delta.clone(), Some(origin));
+        }
+        Ok(changed)
+    }
+
+    fn log_delta(&mut self, id: &ObjectId, delta: Object, origin: Option<ReplicaId>) {
+        // An encoding failure can only come from an element type's `Serialize`, and the element
+        // types here are strings; size 0 then merely packs the delta with others.
+        let size = delta.encode().map_or(0, |bytes| bytes.len());
+        self.log.append(id.clone(), delta, origin, size);
+        self.stale.insert(id.clone());
+        self.changed.insert(id.clone());
+        self.trim_log();
+    }
+
+    /// The delta log.
+    pub fn log(&self) -> &DeltaLog {
+        &self.log
+    }
+
+    /// What `peer` and this replica have exchanged so far.
+    pub fn progress(&self, peer: &ReplicaId) -> PeerProgress {
+        self.peers.get(peer).copied().unwrap_or_default()
+    }
+
+    /// Every peer this replica has exchanged deltas with.
+    pub fn peers(&self) -> impl Iterator<Item = (&ReplicaId, &PeerProgress)> + '_ {
+        self.peers.iter()
+    }
+
+    /// Records that `peer` has this replica's log through `seq`, dropping what every peer has.
+    pub fn record_acked(&mut self, peer: ReplicaId, seq: u64) {
+        let progress = self.peers.entry(peer).or_default();
+        progress.acked = progress.acked.max(seq.min(self.log.head()));
+        self.trim_log();
+    }
+
+    /// Records that this replica has `peer`'s log through `seq`.
+    pub fn record_received(&mut self, peer: ReplicaId, seq: u64) {
+        let progress = self.peers.entry(peer).or_default();
+        progress.received = progress.received.max(seq);
+    }
+
+    /// Registers `peer` (if new) so the log keeps deltas for it from now on.
+    pub fn know_peer(&mut self, peer: ReplicaId) {
+        self.peers.entry(peer).or_default();
+    }
+
+    fn trim_log(&mut self) {
+        let all_acked = self
+            .peers
+            .values()
+            .map(|progress| progress.acked)
+            .min()
+            .unwrap_or(self.log.head());
+        let over_cap = self.log.len().saturating_sub(self.max_log_entries) as u64;
+        self.log
+            .truncate_through(all_acked.max(self.log.base() + over_cap));
+    }
+
+    /// The ids of objects changed since the last call: for a user interface or a store to
+    /// pick up.
+    pub fn take_changed(&mut self) -> BTreeSet<ObjectId> {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// The Merkle index, with the digests of every edited object brought up to date.
+    pub fn index(&mut self) -> &MerkleIndex<ObjectId> {
+        for id in std::mem::take(&mut self.stale) {
+            if let Some(object) = self.objects.get(&id) {
+                self.index.insert(id.clone(), item_hash(&id, object));
+            }
+        }
+        &self.index
+    }
+}
+
+/// The 128-bit hash of one object under its id: what range fingerprints sum.
+pub fn item_hash(id: &ObjectId, object: &Object) -> u128 {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&(id.as_bytes().len() as u64).to_le_bytes());
+    hasher.update(id.as_bytes());
+    // Encoding fails only for element types whose `Serialize` fails, never for strings; an
+    // empty encoding still hashes the id, and the next edit refreshes it.
+    hasher.update(&object.encode().unwrap_or_default());
+    let digest = hasher.finalize();
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&digest.as_bytes()[..16]);
+    u128::from_le_bytes(first)
+}
