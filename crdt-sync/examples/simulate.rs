@@ -32,7 +32,7 @@ fn main() -> ExitCode {
             let report = Simulation::new(config).run();
             println!("{shown}");
             println!(
-                "converged: {}\nrounds: {} ({} after the workload and partitions ended; a round is one 10 ms tick)\nmessages: {}\nbytes: {}\nlost: {}\nduplicated: {}\nrestarts: {}\nanti-entropy rounds completed: {}",
+                "converged: {}\nrounds: {} ({} after the workload and partitions ended; a round is one 10 ms tick)\nmessages: {}\nbytes: {}\nlost: {}\nduplicated: {}\nrestarts: {}\nanti-entropy rounds completed: {}\nsessions closed by errors: {}",
                 report.converged,
                 report.rounds,
                 report.rounds_to_converge,
@@ -41,7 +41,8 @@ fn main() -> ExitCode {
                 report.lost,
                 report.duplicated,
                 report.restarts,
-                report.rounds_completed
+                report.rounds_completed,
+                report.sessions_failed
             );
             if report.converged {
                 ExitCode::SUCCESS

@@ -47,8 +47,10 @@ pub enum ObjectVersion {
 }
 
 impl ObjectVersion {
-    /// Whether every event summarised by `self` is also in `other`: then a replica at `other`
-    /// lacks nothing a replica at `self` has.
+    /// Whether a replica at `other` certainly lacks nothing a replica at `self` has. For
+    /// counters and registers that is `self ≤ other`. A causal context cannot tell: a remove
+    /// makes no new event, so two replicas with equal contexts may differ by what one removed;
+    /// only an empty context (nothing ever seen) is covered.
     pub fn is_covered_by(&self, other: &Self) -> bool {
         match (self, other) {
             (Self::Absent, _) => true,
@@ -57,7 +59,7 @@ impl ObjectVersion {
                 up <= their_up && down <= their_down
             }
             (Self::LwwRegister(mine), Self::LwwRegister(theirs)) => mine <= theirs,
-            (Self::Causal(mine), Self::Causal(theirs)) => theirs.includes(mine),
+            (Self::Causal(mine), Self::Causal(_)) => mine.is_empty(),
             _ => false,
         }
     }

@@ -99,6 +99,9 @@ pub struct SessionConfig {
     pub round_timeout_ms: u64,
     /// How anti-entropy splits ranges.
     pub shape: Shape,
+    /// Whether to gossip deltas; without it only anti-entropy moves changes (slower, but it
+    /// is how a replica that keeps no log, or a test of repair alone, runs).
+    pub gossip: bool,
 }
 
 impl Default for SessionConfig {
@@ -112,6 +115,7 @@ impl Default for SessionConfig {
             anti_entropy_every_ms: 60_000,
             round_timeout_ms: 10_000,
             shape: Shape::default(),
+            gossip: true,
         }
     }
 }
@@ -126,6 +130,7 @@ impl fmt::Debug for SessionConfig {
             .field("anti_entropy_every_ms", &self.anti_entropy_every_ms)
             .field("round_timeout_ms", &self.round_timeout_ms)
             .field("shape", &self.shape)
+            .field("gossip", &self.gossip)
             .finish_non_exhaustive()
     }
 }
@@ -556,7 +561,7 @@ impl Session {
     }
 
     fn pack_deltas(&mut self, collection: &mut Collection, now: u64) {
-        let Some(peer) = self.peer.as_mut() else {
+        let Some(peer) = self.peer.as_mut().filter(|_| self.config.gossip) else {
             return;
         };
         let log = collection.log();
