@@ -72,6 +72,24 @@ impl Collection {
         }
     }
 
+    /// A collection reloaded from stored objects (a log and peer records start empty): the
+    /// Merkle index is built in one pass.
+    pub fn from_objects(
+        name: impl Into<String>,
+        replica: ReplicaId,
+        objects: impl IntoIterator<Item = (ObjectId, Object)>,
+    ) -> Self {
+        let mut collection = Self::new(name, replica);
+        collection.objects = objects.into_iter().collect();
+        let hashes = collection
+            .objects
+            .iter()
+            .map(|(id, object)| (id.clone(), item_hash(id, object)));
+        // The ids come sorted and unique out of the map, which is all `from_sorted` asks.
+        collection.index = MerkleIndex::from_sorted(hashes).unwrap_or_default();
+        collection
+    }
+
     /// Caps the log at `entries` deltas (at least 1); older deltas are dropped first.
     pub fn set_max_log_entries(&mut self, entries: usize) {
         self.max_log_entries = entries.max(1);
@@ -153,10 +171,10 @@ impl Collection {
         let changed = match self.objects.get_mut(id) {
             Some(object) => object.join(delta)?,
             None => {
-                let fresh = delta.bottom();
-                let changed = fresh != *delta;
                 self.objects.insert(id.clone(), delta.clone());
-                changed
+                self.stale.insert(id.clone());
+                self.changed.insert(id.clone());
+                delta.bottom() != *delta
             }
         };
         if changed {
@@ -197,10 +215,12 @@ impl Collection {
         self.trim_log();
     }
 
-    /// Records that this replica has `peer`'s log through `seq`.
-    pub fn record_received(&mut self, peer: ReplicaId, seq: u64) {
+    /// Records that this replica has `peer`'s log through `seq`; says whether that is news.
+    pub fn record_received(&mut self, peer: ReplicaId, seq: u64) -> bool {
         let progress = self.peers.entry(peer).or_default();
+        let advanced = seq > progress.received;
         progress.received = progress.received.max(seq);
+        advanced
     }
 
     /// Registers `peer` (if new) so the log keeps deltas for it from now on.

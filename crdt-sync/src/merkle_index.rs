@@ -260,7 +260,7 @@ impl<K: Ord + Clone> Branch<K> {
     where
         K: Borrow<Q>,
     {
-        self.seps.partition_point(|sep| sep.borrow() < key)
+        self.seps.partition_point(|sep| sep.borrow() <= key)
     }
 
     /// Splits the overfull child `at`, placing its new sibling right after it.

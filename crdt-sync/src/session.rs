@@ -673,8 +673,7 @@ impl Session {
         if round.outstanding.is_empty() {
             if round.rooted {
                 if let Some(head) = round.oldest_peer_head {
-                    collection.record_received(replica, head);
-                    self.ack_due = true;
+                    self.ack_due |= collection.record_received(replica, head);
                 }
                 self.stats.rounds_completed += 1;
             }
