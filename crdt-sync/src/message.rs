@@ -391,13 +391,12 @@ pub fn unpack_ranges(packed: Vec<PackedRange>) -> Result<Vec<Range>, FrameError>
         if upper <= lower {
             return Err(FrameError::Invalid("range bounds out of order"));
         }
-        if let RangeKind::Ids(ids) = &kind {
-            if ids
+        if let RangeKind::Ids(ids) = &kind
+            && ids
                 .last()
                 .is_some_and(|(id, _)| Bound::Key(id.as_bytes().to_vec()) >= upper)
-            {
-                return Err(FrameError::Invalid("an id beyond its range"));
-            }
+        {
+            return Err(FrameError::Invalid("an id beyond its range"));
         }
         lower = upper.clone();
         ranges.push(Range { upper, kind });

@@ -188,13 +188,12 @@ fn answer_object(
 }
 
 fn push_range(ranges: &mut Vec<Range>, upper: Bound, kind: RangeKind) {
-    if kind == RangeKind::Skip {
-        if let Some(last) = ranges.last_mut() {
-            if last.kind == RangeKind::Skip {
-                last.upper = upper;
-                return;
-            }
-        }
+    if kind == RangeKind::Skip
+        && let Some(last) = ranges.last_mut()
+        && last.kind == RangeKind::Skip
+    {
+        last.upper = upper;
+        return;
     }
     ranges.push(Range { upper, kind });
 }
@@ -279,17 +278,18 @@ fn compare_ids(
     loop {
         match (left.peek(), right.peek()) {
             (Some((my_id, my_hash)), Some((their_id, their_hash))) if my_id == their_id => {
-                if my_hash != their_hash && peer_may_write {
-                    if let Some(object) = collection.get(my_id) {
-                        answer.objects.push(ObjectItem {
-                            id: my_id.clone(),
-                            delta: None,
-                            want: Some(Want {
-                                version: object.version(),
-                                reciprocate: true,
-                            }),
-                        });
-                    }
+                if my_hash != their_hash
+                    && peer_may_write
+                    && let Some(object) = collection.get(my_id)
+                {
+                    answer.objects.push(ObjectItem {
+                        id: my_id.clone(),
+                        delta: None,
+                        want: Some(Want {
+                            version: object.version(),
+                            reciprocate: true,
+                        }),
+                    });
                 }
                 if my_hash != their_hash && !peer_may_write {
                     push_whole(collection, my_id, answer);

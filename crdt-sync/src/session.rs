@@ -532,7 +532,9 @@ impl Session {
     fn on_deltas(&mut self, collection: &mut Collection, deltas: Deltas) {
         let Some(peer) = &self.peer else { return };
         let replica = peer.replica;
-        if peer.access != Access::ReadWrite {
+        // An interval with no objects only moves the acknowledgement (deltas the peer got from
+        // this side are not sent back), which even a reader may do.
+        if peer.access != Access::ReadWrite && !deltas.objects.is_empty() {
             return self.fail(
                 ErrorCode::ReadOnly,
                 "this token grants reading only; the changes were refused".into(),
@@ -636,12 +638,12 @@ impl Session {
                 .oldest_peer_head
                 .map_or(message.head, |head| head.min(message.head)),
         );
-        if let Some(reply) = message.reply_to {
-            if let Some(parts) = round.outstanding.get_mut(&reply.request) {
-                parts.received.insert(reply.part);
-                if parts.received.len() >= usize::from(reply.parts) {
-                    round.outstanding.remove(&reply.request);
-                }
+        if let Some(reply) = message.reply_to
+            && let Some(parts) = round.outstanding.get_mut(&reply.request)
+        {
+            parts.received.insert(reply.part);
+            if parts.received.len() >= usize::from(reply.parts) {
+                round.outstanding.remove(&reply.request);
             }
         }
         let shape = self.config.shape;

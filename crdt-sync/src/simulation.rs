@@ -455,7 +455,7 @@ impl Simulation {
                 c.increment(me, 1 + pick % 5)
             }),
             1 => update(target, id, |c: &mut PNCounter, me| {
-                if pick % 2 == 0 {
+                if pick.is_multiple_of(2) {
                     c.increment(me, 1 + pick % 3)
                 } else {
                     c.decrement(me, 1 + pick % 3)
@@ -474,14 +474,14 @@ impl Simulation {
                 r.write(me, word)
             }),
             4 => update(target, id, |s: &mut AWSet<String>, me| {
-                if pick % 3 == 0 {
+                if pick.is_multiple_of(3) {
                     s.remove(&word)
                 } else {
                     s.add(me, word)
                 }
             }),
             5 => update(target, id, |m: &mut RegisterMap, me| {
-                if pick % 4 == 0 {
+                if pick.is_multiple_of(4) {
                     m.remove(&word)
                 } else {
                     m.update(word, |r| r.write(me, format!("{}", pick % 100)))
@@ -489,7 +489,7 @@ impl Simulation {
             }),
             6 => update(target, id, |l: &mut Rga<String>, me| {
                 let len = l.len();
-                if pick % 3 == 0 && len > 0 {
+                if pick.is_multiple_of(3) && len > 0 {
                     l.delete(me, pick % len, 1).unwrap_or_default()
                 } else {
                     l.insert(me, pick % (len + 1), [word]).unwrap_or_default()
@@ -497,7 +497,7 @@ impl Simulation {
             }),
             _ => update(target, id, |t: &mut Text, me| {
                 let len = t.len();
-                if pick % 3 == 0 && len > 0 {
+                if pick.is_multiple_of(3) && len > 0 {
                     t.delete(me, pick % len, 1 + (pick >> 8) % len.min(3))
                         .unwrap_or_default()
                 } else {

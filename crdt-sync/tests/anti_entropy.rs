@@ -28,7 +28,7 @@ fn edit(collection: &mut Collection, rng: &mut SimRng, objects: u64, edits: usiz
                 .map(drop),
             1 => collection
                 .update(&id, |s: &mut AWSet<String>, me| {
-                    if pick % 3 == 0 {
+                    if pick.is_multiple_of(3) {
                         s.remove(&word)
                     } else {
                         s.add(me, word)
@@ -40,7 +40,7 @@ fn edit(collection: &mut Collection, rng: &mut SimRng, objects: u64, edits: usiz
                 .map(drop),
             3 => collection
                 .update(&id, |m: &mut RegisterMap, me| {
-                    if pick % 4 == 0 {
+                    if pick.is_multiple_of(4) {
                         m.remove(&word)
                     } else {
                         m.update(word, |r| r.write(me, format!("{pick}")))
@@ -50,7 +50,7 @@ fn edit(collection: &mut Collection, rng: &mut SimRng, objects: u64, edits: usiz
             _ => collection
                 .update(&id, |t: &mut Text, me| {
                     let len = t.len();
-                    if pick % 3 == 0 && len > 0 {
+                    if pick.is_multiple_of(3) && len > 0 {
                         t.delete(me, pick % len, 1).unwrap_or_default()
                     } else {
                         t.insert(me, pick % (len + 1), &word).unwrap_or_default()
@@ -126,7 +126,7 @@ fn anti_entropy_alone_converges_replicas_that_diverged_arbitrarily() {
         let mut rng = SimRng::new(seed);
         let objects = [3, 40, 700][seed as usize % 3];
         let mut left = Collection::new("c", ReplicaId::from_u128(1));
-        let mut right = Collection::new("c", ReplicaId::from_u128(2));
+        let right = Collection::new("c", ReplicaId::from_u128(2));
         // A shared past, then divergence: some objects on one side only, some edited on both.
         edit(&mut left, &mut rng, objects, 300);
         let (mut a, mut b) = connect(left, right, without_gossip());

@@ -1,5 +1,8 @@
 //! Drives two sessions over a perfect in-memory wire.
 
+// Each test binary that includes this module uses a different part of it.
+#![allow(dead_code)]
+
 use crdt_sync::collection::Collection;
 use crdt_sync::session::Session;
 
