@@ -5,6 +5,7 @@
 //! Replica ids: ours are UUIDs ([`ReplicaId`]); `crdts` actors are the same 16 bytes as a
 //! `[u8; 16]` ([`Actor`]), so both sides compare and encode identical ids.
 
+pub mod sync;
 pub mod text_crdts;
 pub mod trace;
 

@@ -129,9 +129,11 @@ pub enum Bound {
 pub enum RangeKind {
     /// Nothing: the range is settled.
     Skip,
-    /// The wrapping sum of the item hashes of the sender's objects in the range.
+    /// The wrapping sum of the item hashes of the sender's objects in the range (the wire
+    /// keeps its low [`FINGERPRINT_BYTES`]).
     Fingerprint(u128),
-    /// Every object the sender has in the range, with its item hash.
+    /// Every object the sender has in the range, with its item hash (the wire keeps its low
+    /// [`ITEM_HASH_BYTES`]).
     Ids(Vec<(ObjectId, u128)>),
 }
 
@@ -154,8 +156,8 @@ pub struct PackedRange {
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 enum PackedKind {
     Skip,
-    Fingerprint([u8; 16]),
-    Ids(Vec<(u8, Vec<u8>, [u8; 16])>),
+    Fingerprint([u8; FINGERPRINT_BYTES]),
+    Ids(Vec<(u8, Vec<u8>, [u8; ITEM_HASH_BYTES])>),
 }
 
 /// One object's part in anti-entropy.
@@ -296,6 +298,35 @@ pub fn decode_frame(frame: &[u8], max_size: usize) -> Result<Message, FrameError
     Ok(message)
 }
 
+/// Bytes of a range fingerprint on the wire: the low 96 bits of the sum, which are the sum of
+/// the item hashes' low 96 bits, so truncation keeps fingerprints additive.
+pub const FINGERPRINT_BYTES: usize = 12;
+
+/// Bytes of an item hash in an id list: a mismatch chance of 2⁻⁶⁴ per object.
+pub const ITEM_HASH_BYTES: usize = 8;
+
+/// A range fingerprint as the wire carries it.
+pub fn wire_fingerprint(sum: u128) -> u128 {
+    sum & (u128::MAX >> (128 - 8 * FINGERPRINT_BYTES))
+}
+
+/// An item hash as an id list carries it.
+pub fn wire_item_hash(hash: u128) -> u128 {
+    hash & (u128::MAX >> (128 - 8 * ITEM_HASH_BYTES))
+}
+
+fn low_bytes<const N: usize>(value: u128) -> [u8; N] {
+    let mut bytes = [0; N];
+    bytes.copy_from_slice(&value.to_le_bytes()[..N]);
+    bytes
+}
+
+fn from_low_bytes<const N: usize>(bytes: &[u8; N]) -> u128 {
+    let mut full = [0; 16];
+    full[..N].copy_from_slice(bytes);
+    u128::from_le_bytes(full)
+}
+
 fn shared_prefix(previous: &[u8], key: &[u8]) -> usize {
     previous
         .iter()
@@ -331,12 +362,12 @@ pub fn pack_ranges(ranges: &[Range]) -> Vec<PackedRange> {
         .map(|range| {
             let kind = match &range.kind {
                 RangeKind::Skip => PackedKind::Skip,
-                RangeKind::Fingerprint(sum) => PackedKind::Fingerprint(sum.to_le_bytes()),
+                RangeKind::Fingerprint(sum) => PackedKind::Fingerprint(low_bytes(*sum)),
                 RangeKind::Ids(ids) => PackedKind::Ids(
                     ids.iter()
                         .map(|(id, hash)| {
                             let (shared, suffix) = pack_key(&mut previous, id.as_bytes());
-                            (shared, suffix, hash.to_le_bytes())
+                            (shared, suffix, low_bytes(*hash))
                         })
                         .collect(),
                 ),
@@ -362,7 +393,7 @@ pub fn unpack_ranges(packed: Vec<PackedRange>) -> Result<Vec<Range>, FrameError>
         }
         let kind = match kind {
             PackedKind::Skip => RangeKind::Skip,
-            PackedKind::Fingerprint(sum) => RangeKind::Fingerprint(u128::from_le_bytes(sum)),
+            PackedKind::Fingerprint(sum) => RangeKind::Fingerprint(from_low_bytes(&sum)),
             PackedKind::Ids(ids) => {
                 let mut unpacked: Vec<(ObjectId, u128)> = Vec::with_capacity(ids.len());
                 for (shared, suffix, hash) in ids {
@@ -376,7 +407,7 @@ pub fn unpack_ranges(packed: Vec<PackedRange>) -> Result<Vec<Range>, FrameError>
                     if !ascending {
                         return Err(FrameError::Invalid("ids out of order"));
                     }
-                    unpacked.push((id, u128::from_le_bytes(hash)));
+                    unpacked.push((id, from_low_bytes(&hash)));
                 }
                 RangeKind::Ids(unpacked)
             }

@@ -14,7 +14,7 @@
 use crdt_core::ReplicaId;
 
 use crate::collection::Collection;
-use crate::message::{Bound, ObjectItem, Range, RangeKind, Want};
+use crate::message::{Bound, ObjectItem, Range, RangeKind, Want, wire_fingerprint, wire_item_hash};
 use crate::object::ObjectVersion;
 use crate::object_id::ObjectId;
 use crate::sync_error::SyncError;
@@ -218,7 +218,7 @@ fn split_if_different(
 ) {
     let ranks = rank_range(collection, lower, upper);
     let index = collection.index();
-    if index.range_sum(ranks.clone()) == theirs {
+    if wire_fingerprint(index.range_sum(ranks.clone())) == wire_fingerprint(theirs) {
         push_range(&mut answer.ranges, upper.clone(), RangeKind::Skip);
         return;
     }
@@ -278,6 +278,7 @@ fn compare_ids(
     loop {
         match (left.peek(), right.peek()) {
             (Some((my_id, my_hash)), Some((their_id, their_hash))) if my_id == their_id => {
+                let (my_hash, their_hash) = (wire_item_hash(*my_hash), wire_item_hash(*their_hash));
                 if my_hash != their_hash
                     && peer_may_write
                     && let Some(object) = collection.get(my_id)
