@@ -7,7 +7,7 @@ use crdt_core::{AWSet, GCounter, MvRegister, ReplicaId, Text};
 use crdt_sync::collection::Collection;
 use crdt_sync::object::{Object, RegisterMap};
 use crdt_sync::object_id::ObjectId;
-use crdt_sync::session::{Session, SessionConfig};
+use crdt_sync::session::SessionConfig;
 use crdt_sync::simulation::SimRng;
 use support::{End, pump};
 
@@ -70,19 +70,8 @@ fn without_gossip() -> SessionConfig {
     }
 }
 
-fn connect(mut left: Collection, mut right: Collection, config: SessionConfig) -> (End, End) {
-    let left_session = Session::new(&mut left, config.clone(), 0);
-    let right_session = Session::new(&mut right, config, 0);
-    (
-        End {
-            collection: left,
-            session: left_session,
-        },
-        End {
-            collection: right,
-            session: right_session,
-        },
-    )
+fn connect(left: Collection, right: Collection, config: SessionConfig) -> (End, End) {
+    (End::open(left, config.clone()), End::open(right, config))
 }
 
 fn joined(left: &Collection, right: &Collection) -> Vec<(ObjectId, Object)> {

@@ -64,18 +64,8 @@ fn real_frames() -> Vec<Vec<u8>> {
 
 /// Feeds `frame` to a fresh session that has completed its handshake; returns how it ended.
 fn feed_after_handshake(frame: &[u8]) -> (Option<CloseReason>, bool) {
-    let mut left = replica("c", 1);
-    let mut right = replica("c", 2);
-    let left_session = Session::new(&mut left, SessionConfig::default(), 0);
-    let right_session = Session::new(&mut right, SessionConfig::default(), 0);
-    let mut a = End {
-        collection: left,
-        session: left_session,
-    };
-    let mut b = End {
-        collection: right,
-        session: right_session,
-    };
+    let mut a = End::open(replica("c", 1), SessionConfig::default());
+    let mut b = End::open(replica("c", 2), SessionConfig::default());
     pump(&mut a, &mut b, 0, 50);
     let before = snapshot(&b.collection);
     b.session.handle_frame(&mut b.collection, frame, 0);
@@ -204,22 +194,12 @@ fn a_wrong_collection_or_a_bad_token_is_refused() {
 
 #[test]
 fn a_read_only_peer_reads_but_its_writes_are_refused() {
-    let mut relay = replica("c", 1);
-    let mut reader = Collection::new("c", ReplicaId::from_u128(2));
-    let relay_session = Session::new(&mut relay, guarded(), 0);
     let reader_config = SessionConfig {
         token: "reader".into(),
         ..SessionConfig::default()
     };
-    let reader_session = Session::new(&mut reader, reader_config, 0);
-    let mut a = End {
-        collection: relay,
-        session: relay_session,
-    };
-    let mut b = End {
-        collection: reader,
-        session: reader_session,
-    };
+    let mut a = End::open(replica("c", 1), guarded());
+    let mut b = End::open(Collection::new("c", ReplicaId::from_u128(2)), reader_config);
     pump(&mut a, &mut b, 0, 50);
     let hits = ObjectId::new("hits").unwrap();
     assert_eq!(a.session.peer_access(), Some(Access::ReadOnly));

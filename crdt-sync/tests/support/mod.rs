@@ -4,12 +4,23 @@
 #![allow(dead_code)]
 
 use crdt_sync::collection::Collection;
-use crdt_sync::session::Session;
+use crdt_sync::session::{Session, SessionConfig};
 
 /// One side of a connection: its collection and its session.
 pub struct End {
     pub collection: Collection,
     pub session: Session,
+}
+
+impl End {
+    /// A collection with a fresh session, opened at time 0.
+    pub fn open(mut collection: Collection, config: SessionConfig) -> Self {
+        let session = Session::new(&mut collection, config, 0);
+        Self {
+            collection,
+            session,
+        }
+    }
 }
 
 /// Totals of a pumped exchange.
