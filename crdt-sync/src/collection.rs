@@ -50,7 +50,30 @@ pub struct Collection {
     log: DeltaLog,
     peers: BTreeMap<ReplicaId, PeerProgress>,
     changed: BTreeSet<ObjectId>,
+    unsaved: BTreeSet<ObjectId>,
     max_log_entries: usize,
+    limits: Limits,
+    size_bounds: BTreeMap<ObjectId, usize>,
+}
+
+/// What a collection accepts from peers. Local edits are the application's own and are not
+/// limited; a peer's update that would break a limit is refused whole, before it is joined.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Limits {
+    /// The most objects the collection holds.
+    pub max_objects: usize,
+    /// The largest canonical encoding of one object, in bytes.
+    pub max_object_bytes: usize,
+}
+
+impl Default for Limits {
+    /// A million objects of at most 1 MiB each: any object then fits in a default frame.
+    fn default() -> Self {
+        Self {
+            max_objects: 1_000_000,
+            max_object_bytes: 1 << 20,
+        }
+    }
 }
 
 impl Collection {
@@ -68,7 +91,10 @@ impl Collection {
             log: DeltaLog::new(),
             peers: BTreeMap::new(),
             changed: BTreeSet::new(),
+            unsaved: BTreeSet::new(),
             max_log_entries: Self::DEFAULT_MAX_LOG_ENTRIES,
+            limits: Limits::default(),
+            size_bounds: BTreeMap::new(),
         }
     }
 
@@ -81,13 +107,40 @@ impl Collection {
     ) -> Self {
         let mut collection = Self::new(name, replica);
         collection.objects = objects.into_iter().collect();
-        let hashes = collection
-            .objects
-            .iter()
-            .map(|(id, object)| (id.clone(), item_hash(id, object)));
+        let mut hashes = Vec::with_capacity(collection.objects.len());
+        for (id, object) in &collection.objects {
+            let encoding = object.encode().unwrap_or_default();
+            collection.size_bounds.insert(id.clone(), encoding.len());
+            hashes.push((id.clone(), hash_encoding(id, &encoding)));
+        }
         // The ids come sorted and unique out of the map, which is all `from_sorted` asks.
         collection.index = MerkleIndex::from_sorted(hashes).unwrap_or_default();
         collection
+    }
+
+    /// A collection reloaded from a store: its objects, its log (with the numbers it had) and
+    /// what each peer had of it, so gossip resumes where it stopped.
+    pub fn restore(
+        name: impl Into<String>,
+        replica: ReplicaId,
+        objects: impl IntoIterator<Item = (ObjectId, Object)>,
+        log: DeltaLog,
+        peers: impl IntoIterator<Item = (ReplicaId, PeerProgress)>,
+    ) -> Self {
+        let mut collection = Self::from_objects(name, replica, objects);
+        collection.log = log;
+        collection.peers = peers.into_iter().collect();
+        collection
+    }
+
+    /// Sets what the collection accepts from peers.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// What the collection accepts from peers.
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// Caps the log at `entries` deltas (at least 1); older deltas are dropped first.
@@ -162,18 +215,51 @@ impl Collection {
 
     /// Joins a delta (or a whole object) received from `origin`; says whether anything changed.
     /// A change is logged so that it travels on to the other peers.
+    /// Refused with [`SyncError::TooManyObjects`] or [`SyncError::ObjectTooLarge`] if it would
+    /// break the collection's [`Limits`]; nothing changes then.
     pub fn apply_remote(
         &mut self,
         id: &ObjectId,
         delta: &Object,
         origin: ReplicaId,
     ) -> Result<bool, SyncError> {
+        let size = encoded_size(delta);
+        let limit = self.limits.max_object_bytes;
         let changed = match self.objects.get_mut(id) {
-            Some(object) => object.join(delta)?,
+            Some(object) => {
+                // A join's encoding is at most about the sum of its parts', so the exact size
+                // is only computed when that bound crosses the limit.
+                let bound = self.size_bounds.get(id).copied().unwrap_or(0) + size;
+                if bound > limit {
+                    let mut joined = object.clone();
+                    let changed = joined.join(delta)?;
+                    let exact = encoded_size(&joined);
+                    if exact > limit {
+                        return Err(SyncError::ObjectTooLarge { size: exact, limit });
+                    }
+                    *object = joined;
+                    self.size_bounds.insert(id.clone(), exact);
+                    changed
+                } else {
+                    let changed = object.join(delta)?;
+                    self.size_bounds.insert(id.clone(), bound);
+                    changed
+                }
+            }
             None => {
+                if self.objects.len() >= self.limits.max_objects {
+                    return Err(SyncError::TooManyObjects {
+                        limit: self.limits.max_objects,
+                    });
+                }
+                if size > limit {
+                    return Err(SyncError::ObjectTooLarge { size, limit });
+                }
                 self.objects.insert(id.clone(), delta.clone());
+                self.size_bounds.insert(id.clone(), size);
                 self.stale.insert(id.clone());
                 self.changed.insert(id.clone());
+                self.unsaved.insert(id.clone());
                 delta.bottom() != *delta
             }
         };
@@ -184,12 +270,14 @@ impl Collection {
     }
 
     fn log_delta(&mut self, id: &ObjectId, delta: Object, origin: Option<ReplicaId>) {
-        // An encoding failure can only come from an element type's `Serialize`, and the element
-        // types here are strings; size 0 then merely packs the delta with others.
-        let size = delta.encode().map_or(0, |bytes| bytes.len());
+        let size = encoded_size(&delta);
+        if origin.is_none() {
+            *self.size_bounds.entry(id.clone()).or_default() += size;
+        }
         self.log.append(id.clone(), delta, origin, size);
         self.stale.insert(id.clone());
         self.changed.insert(id.clone());
+        self.unsaved.insert(id.clone());
         self.trim_log();
     }
 
@@ -246,6 +334,12 @@ impl Collection {
         std::mem::take(&mut self.changed)
     }
 
+    /// The ids of objects changed since the last call, for a store to write. Kept apart from
+    /// [`Collection::take_changed`], so a user interface and a store can both follow changes.
+    pub fn take_unsaved(&mut self) -> BTreeSet<ObjectId> {
+        std::mem::take(&mut self.unsaved)
+    }
+
     /// The Merkle index, with the digests of every edited object brought up to date.
     pub fn index(&mut self) -> &MerkleIndex<ObjectId> {
         for id in std::mem::take(&mut self.stale) {
@@ -259,14 +353,24 @@ impl Collection {
 
 /// The 128-bit hash of one object under its id: what range fingerprints sum.
 pub fn item_hash(id: &ObjectId, object: &Object) -> u128 {
+    // Encoding fails only for element types whose `Serialize` fails, never for strings; an
+    // empty encoding still hashes the id, and the next edit refreshes it.
+    hash_encoding(id, &object.encode().unwrap_or_default())
+}
+
+fn hash_encoding(id: &ObjectId, encoding: &[u8]) -> u128 {
     let mut hasher = blake3::Hasher::new();
     hasher.update(&(id.as_bytes().len() as u64).to_le_bytes());
     hasher.update(id.as_bytes());
-    // Encoding fails only for element types whose `Serialize` fails, never for strings; an
-    // empty encoding still hashes the id, and the next edit refreshes it.
-    hasher.update(&object.encode().unwrap_or_default());
+    hasher.update(encoding);
     let digest = hasher.finalize();
     let mut first = [0u8; 16];
     first.copy_from_slice(&digest.as_bytes()[..16]);
     u128::from_le_bytes(first)
+}
+
+/// The size of an object's canonical encoding. Encoding fails only for element types whose
+/// `Serialize` fails, and the element types here are strings; 0 then only loosens the bounds.
+fn encoded_size(object: &Object) -> usize {
+    object.encode().map_or(0, |bytes| bytes.len())
 }

@@ -17,6 +17,8 @@
 //! [`merkle_index`] (what is kept about it), [`collection`] (one replica's copy), [`message`]
 //! (the frames), [`reconcile`] (anti-entropy steps), [`session`] (the state machine per peer),
 //! and [`simulation`] (a seeded lossy network of sessions). `PROTOCOL.md` specifies the frames.
+//! Behind the default `net` feature, `net` drives the same sessions over WebSockets: the
+//! `crdt-relay` server with its redb store, and a native client.
 
 #![deny(missing_docs)]
 
@@ -24,6 +26,8 @@ pub mod collection;
 pub mod delta_log;
 pub mod merkle_index;
 pub mod message;
+#[cfg(feature = "net")]
+pub mod net;
 pub mod object;
 pub mod object_id;
 pub mod reconcile;

@@ -208,8 +208,12 @@ pub enum ErrorCode {
     WrongCollection,
     /// The peer sent an update that cannot apply (such as a type mismatch).
     BadUpdate,
-    /// The handshake did not complete in time.
+    /// The handshake did not complete in time, or the connection idled too long.
     Timeout,
+    /// The peer's update would break a limit of the collection (objects, bytes per object).
+    LimitExceeded,
+    /// The receiver is overloaded (too many connections, or this peer reads too slowly).
+    Overloaded,
 }
 
 /// Why a frame was refused.

@@ -65,6 +65,7 @@ use crate::message::{
 use crate::object::Object;
 use crate::object_id::ObjectId;
 use crate::reconcile::{self, AnswerError, Shape};
+use crate::sync_error::SyncError;
 
 /// What a peer may do with a collection.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -157,6 +158,8 @@ pub struct SessionStats {
     pub bytes_in: u64,
     /// Delta frames sent (first sends and retransmissions).
     pub delta_frames_out: u64,
+    /// Objects sent in delta frames (each a delta-interval of one object).
+    pub deltas_out: u64,
     /// Objects received in delta frames.
     pub deltas_in: u64,
     /// Anti-entropy rounds this side started.
@@ -543,7 +546,7 @@ impl Session {
         for (id, delta) in &deltas.objects {
             self.stats.deltas_in += 1;
             if let Err(error) = collection.apply_remote(id, delta, replica) {
-                return self.fail(ErrorCode::BadUpdate, format!("object {id}: {error}"));
+                return self.fail(update_error_code(&error), format!("object {id}: {error}"));
             }
         }
         if deltas.from <= collection.progress(&replica).received {
@@ -609,6 +612,13 @@ impl Session {
         peer.sent = last;
         peer.last_sent_at = now;
         self.stats.delta_frames_out += frames.len() as u64;
+        self.stats.deltas_out += frames
+            .iter()
+            .map(|message| match message {
+                Message::Deltas(deltas) => deltas.objects.len() as u64,
+                _ => 0,
+            })
+            .sum::<u64>();
         for message in frames {
             self.send(&message);
         }
@@ -663,7 +673,7 @@ impl Session {
                 );
             }
             Err(AnswerError::BadUpdate(id, error)) => {
-                return self.fail(ErrorCode::BadUpdate, format!("object {id}: {error}"));
+                return self.fail(update_error_code(&error), format!("object {id}: {error}"));
             }
         };
         if message.request.is_some() || !answer.is_empty() {
@@ -732,6 +742,15 @@ impl Session {
             self.stats.reconcile_control_bytes_out +=
                 frame.len().saturating_sub(delta_bytes) as u64;
         }
+    }
+}
+
+fn update_error_code(error: &SyncError) -> ErrorCode {
+    match error {
+        SyncError::ObjectTooLarge { .. } | SyncError::TooManyObjects { .. } => {
+            ErrorCode::LimitExceeded
+        }
+        _ => ErrorCode::BadUpdate,
     }
 }
 

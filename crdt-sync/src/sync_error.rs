@@ -29,6 +29,18 @@ pub enum SyncError {
     Encode(EncodeError),
     /// Bytes that do not decode.
     Decode(DecodeError),
+    /// A peer's update that would make an object larger than the collection allows.
+    ObjectTooLarge {
+        /// The object's encoded size with the update.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A peer's update that would create an object beyond the collection's limit.
+    TooManyObjects {
+        /// The most objects allowed.
+        limit: usize,
+    },
     /// A delta too large to fit in one frame.
     DeltaTooLarge {
         /// Its encoded size.
@@ -57,6 +69,14 @@ impl fmt::Display for SyncError {
             }
             Self::Encode(error) => write!(f, "encoding failed: {error}"),
             Self::Decode(error) => write!(f, "decoding failed: {error}"),
+            Self::ObjectTooLarge { size, limit } => write!(
+                f,
+                "the update would make the object {size} bytes, over the limit of {limit}"
+            ),
+            Self::TooManyObjects { limit } => write!(
+                f,
+                "the update would create an object beyond the limit of {limit} per collection"
+            ),
             Self::DeltaTooLarge { size, limit } => write!(
                 f,
                 "a delta of {size} bytes does not fit in a frame (at most {limit}); split the edit"

@@ -1,0 +1,206 @@
+//! [`Metrics`]: the relay's counters, served at `/metrics` for Prometheus.
+//!
+//! ```
+//! use crdt_sync::net::metrics::Metrics;
+//!
+//! let metrics = Metrics::new();
+//! metrics.connections.inc();
+//! let text = metrics.render();
+//! assert!(text.contains("crdt_relay_connections 1"));
+//! assert!(text.ends_with("# EOF\n"));
+//! ```
+//!
+//! The exposition is the OpenMetrics text format (Prometheus's own text format, versioned),
+//! written by the `prometheus-client` crate. Counters only grow; gauges are current values.
+//! Resident memory is read from `/proc/self/status` when rendering (Linux only).
+
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::session::SessionStats;
+
+type Labels = Vec<(String, String)>;
+
+/// The relay's metrics. Clones of a metric share its value.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Open WebSocket connections.
+    pub connections: Gauge,
+    /// Connections accepted since start.
+    pub connections_accepted: Counter,
+    /// Connections refused, by reason.
+    pub connections_refused: Family<Labels, Counter>,
+    /// Collections held.
+    pub collections: Gauge,
+    /// Objects held, over all collections.
+    pub objects: Gauge,
+    /// Objects received in delta frames.
+    pub deltas_in: Counter,
+    /// Objects sent in delta frames.
+    pub deltas_out: Counter,
+    /// Frames received.
+    pub frames_in: Counter,
+    /// Frames sent.
+    pub frames_out: Counter,
+    /// Bytes received in frames.
+    pub bytes_in: Counter,
+    /// Bytes sent in frames.
+    pub bytes_out: Counter,
+    /// Anti-entropy rounds started by the relay.
+    pub rounds_started: Counter,
+    /// Anti-entropy rounds completed at the relay.
+    pub rounds_completed: Counter,
+    /// Sessions closed on an error, by error code.
+    pub sessions_failed: Family<Labels, Counter>,
+    /// Durable store commits.
+    pub commits: Counter,
+    /// Time spent in store commits.
+    pub commit_seconds: Counter<f64, AtomicU64>,
+    resident: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric, all at zero.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("crdt_relay");
+        let metrics = Self {
+            connections: Gauge::default(),
+            connections_accepted: Counter::default(),
+            connections_refused: Family::default(),
+            collections: Gauge::default(),
+            objects: Gauge::default(),
+            deltas_in: Counter::default(),
+            deltas_out: Counter::default(),
+            frames_in: Counter::default(),
+            frames_out: Counter::default(),
+            bytes_in: Counter::default(),
+            bytes_out: Counter::default(),
+            rounds_started: Counter::default(),
+            rounds_completed: Counter::default(),
+            sessions_failed: Family::default(),
+            commits: Counter::default(),
+            commit_seconds: Counter::default(),
+            resident: Gauge::default(),
+            registry: Registry::default(),
+        };
+        let gauges = [
+            ("connections", "Open WebSocket connections", &metrics.connections),
+            ("collections", "Collections held", &metrics.collections),
+            ("objects", "Objects held, over all collections", &metrics.objects),
+            (
+                "resident_memory_bytes",
+                "Resident memory of the process",
+                &metrics.resident,
+            ),
+        ];
+        for (name, help, gauge) in gauges {
+            registry.register(name, help, gauge.clone());
+        }
+        let counters = [
+            ("connections_accepted", "Connections accepted", &metrics.connections_accepted),
+            ("deltas_in", "Objects received in delta frames", &metrics.deltas_in),
+            ("deltas_out", "Objects sent in delta frames", &metrics.deltas_out),
+            ("frames_in", "Frames received", &metrics.frames_in),
+            ("frames_out", "Frames sent", &metrics.frames_out),
+            ("bytes_in", "Bytes received in frames", &metrics.bytes_in),
+            ("bytes_out", "Bytes sent in frames", &metrics.bytes_out),
+            (
+                "anti_entropy_rounds_started",
+                "Anti-entropy rounds started by this relay",
+                &metrics.rounds_started,
+            ),
+            (
+                "anti_entropy_rounds_completed",
+                "Anti-entropy rounds completed at this relay",
+                &metrics.rounds_completed,
+            ),
+            ("commits", "Durable store commits", &metrics.commits),
+        ];
+        for (name, help, counter) in counters {
+            registry.register(name, help, counter.clone());
+        }
+        registry.register(
+            "commit_seconds",
+            "Time spent in durable store commits",
+            metrics.commit_seconds.clone(),
+        );
+        registry.register(
+            "connections_refused",
+            "Connections refused, by reason",
+            metrics.connections_refused.clone(),
+        );
+        registry.register(
+            "sessions_failed",
+            "Sessions closed on an error, by code",
+            metrics.sessions_failed.clone(),
+        );
+        Self {
+            registry,
+            ..metrics
+        }
+    }
+
+    /// The counter of connections refused for `reason`.
+    pub fn refused(&self, reason: &str) -> Counter {
+        self.connections_refused
+            .get_or_create_owned(&vec![("reason".to_owned(), reason.to_owned())])
+    }
+
+    /// The counter of sessions closed with error `code`.
+    pub fn session_errors(&self, code: &str) -> Counter {
+        self.sessions_failed
+            .get_or_create_owned(&vec![("code".to_owned(), code.to_owned())])
+    }
+
+    /// Adds what a session did between two snapshots of its counters.
+    pub fn add_session_stats(&self, before: &SessionStats, after: &SessionStats) {
+        let pairs = [
+            (&self.deltas_in, before.deltas_in, after.deltas_in),
+            (&self.deltas_out, before.deltas_out, after.deltas_out),
+            (&self.frames_in, before.frames_in, after.frames_in),
+            (&self.frames_out, before.frames_out, after.frames_out),
+            (&self.bytes_in, before.bytes_in, after.bytes_in),
+            (&self.bytes_out, before.bytes_out, after.bytes_out),
+            (&self.rounds_started, before.rounds_started, after.rounds_started),
+            (
+                &self.rounds_completed,
+                before.rounds_completed,
+                after.rounds_completed,
+            ),
+        ];
+        for (counter, before, after) in pairs {
+            counter.inc_by(after.saturating_sub(before));
+        }
+    }
+
+    /// The exposition, in the OpenMetrics text format.
+    pub fn render(&self) -> String {
+        if let Some(bytes) = resident_memory_bytes() {
+            self.resident.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        }
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// The resident set size of this process, from `/proc/self/status` (Linux).
+pub fn resident_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}

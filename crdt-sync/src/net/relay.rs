@@ -1,0 +1,588 @@
+//! [`Relay`]: the server. One HTTP port serves the WebSocket endpoint (`/sync`), the metrics
+//! (`/metrics`) and, optionally, a static web page; collections persist in a data directory and
+//! replicate with other relays.
+//!
+//! ```no_run
+//! use crdt_sync::net::relay::{Relay, RelayConfig};
+//!
+//! # async fn demo() -> Result<(), crdt_sync::net::net_error::NetError> {
+//! let mut config = RelayConfig::default(); // 127.0.0.1:8080, in memory, open to everyone
+//! config.data_dir = Some("relay-data".into());
+//! config.access.add_flag("rw:carts:team-secret")?;
+//! config.peers.push("ws://10.0.0.2:8080".into());
+//! let relay = Relay::start(config).await?;
+//! println!("listening on {}", relay.local_addr());
+//! relay.wait().await;
+//! # Ok(()) }
+//! ```
+//!
+//! **A connection's life.** The relay reads the first frame, which must be a `Hello`, within the
+//! handshake timeout, and checks the token against the [`AccessRules`] before it touches any
+//! collection: a client with no access gets an `Unauthorized` error frame and learns nothing,
+//! not even whether the collection exists. Then the collection is opened (from the data
+//! directory, or created) and the connection is attached to its hub.
+//!
+//! **Durability.** With a data directory, each collection is one redb file in it, and the hub
+//! commits every batch of changes (with an fsync) before it sends anything that could
+//! acknowledge them, so a relay killed at any moment and restarted from its directory has every
+//! delta it acknowledged. Without one, everything lives in memory.
+//!
+//! **Peering.** For every collection it holds, the relay dials each `--peer` (presenting
+//! `peer_token`) and syncs the collection with it through the same protocol as clients, so
+//! relays form a line, a star or a mesh. A collection reaches a peer when it is opened there:
+//! a relay opens the collections of its data directory at start, and any collection a client
+//! or a peer asks for.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use tokio::sync::{Mutex, watch};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tower_http::services::ServeDir;
+
+use crate::collection::Collection;
+use crate::message::{ErrorCode, Message, decode_frame};
+use crate::net::access::AccessRules;
+use crate::net::connection::{self, Incoming, classify, refuse, ws_config};
+use crate::net::dialer::{self, Backoff, Dial, endpoint};
+use crate::net::hub::{Hub, LinkStatus, Stop};
+use crate::net::limits::NetLimits;
+use crate::net::metrics::Metrics;
+use crate::net::net_error::{NetError, validate_collection_name};
+use crate::net::store::Store;
+use crate::session::SessionConfig;
+
+/// How to run a [`Relay`].
+#[derive(Clone, Debug)]
+pub struct RelayConfig {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// Where collections persist; `None` keeps them in memory only.
+    pub data_dir: Option<PathBuf>,
+    /// A directory of files served over plain HTTP (the demo page), if any.
+    pub static_dir: Option<PathBuf>,
+    /// Who may read and write which collection.
+    pub access: AccessRules,
+    /// Other relays to replicate every collection with (`ws://host:port`).
+    pub peers: Vec<String>,
+    /// The token presented to those relays.
+    pub peer_token: String,
+    /// The limits on connections, frames and collections.
+    pub limits: NetLimits,
+    /// How often anti-entropy runs on each connection, in milliseconds.
+    pub anti_entropy_every_ms: u64,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: None,
+            static_dir: None,
+            access: AccessRules::default(),
+            peers: Vec::new(),
+            peer_token: String::new(),
+            limits: NetLimits::default(),
+            anti_entropy_every_ms: 60_000,
+        }
+    }
+}
+
+/// A running relay. Dropping it does not stop it: call [`Relay::shutdown`].
+pub struct Relay {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<()>,
+}
+
+struct Shared {
+    config: RelayConfig,
+    peer_endpoints: Vec<hyper::Uri>,
+    collections: Mutex<HashMap<String, Hub>>,
+    metrics: Arc<Metrics>,
+    connections: AtomicUsize,
+    shutdown: watch::Receiver<bool>,
+    peer_links: std::sync::Mutex<Vec<watch::Sender<bool>>>,
+}
+
+impl Relay {
+    /// Checks the configuration, opens the data directory's collections, binds the port and
+    /// starts serving. Must be called inside a tokio runtime.
+    pub async fn start(config: RelayConfig) -> Result<Self, NetError> {
+        config.limits.validate().map_err(NetError::BadLimits)?;
+        let peer_endpoints = config
+            .peers
+            .iter()
+            .map(|peer| endpoint(peer))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(dir) = &config.static_dir
+            && !dir.is_dir()
+        {
+            return Err(NetError::BadConfig(format!(
+                "the static directory {} does not exist",
+                dir.display()
+            )));
+        }
+        if config.access.is_open() {
+            tracing::warn!("no access rule: every collection is open to everyone, read-write");
+        }
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let (shutdown, shutdown_receiver) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            peer_endpoints,
+            collections: Mutex::new(HashMap::new()),
+            metrics: Arc::new(Metrics::new()),
+            connections: AtomicUsize::new(0),
+            shutdown: shutdown_receiver.clone(),
+            peer_links: std::sync::Mutex::new(Vec::new()),
+            config,
+        });
+        if let Some(dir) = shared.config.data_dir.clone() {
+            std::fs::create_dir_all(&dir)?;
+            for name in stored_collections(&dir)? {
+                shared.open(&name).await?;
+            }
+        }
+        let mut router = Router::new()
+            .route("/sync", get(upgrade))
+            .route("/metrics", get(metrics));
+        router = match &shared.config.static_dir {
+            Some(dir) => router.fallback_service(ServeDir::new(dir)),
+            None => router.route("/", get(index)),
+        };
+        let app = router
+            .with_state(shared.clone())
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let mut stop = shutdown_receiver;
+        let server = tokio::spawn(async move {
+            let stopped = async move {
+                dialer::until(&mut stop, true).await;
+            };
+            if let Err(error) = axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+            {
+                tracing::error!(%error, "the HTTP server failed");
+            }
+        });
+        tracing::info!(%addr, "crdt-relay listening");
+        Ok(Self {
+            addr,
+            shared,
+            shutdown,
+            server,
+        })
+    }
+
+    /// The address it listens on (useful after binding port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The relay's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.shared.metrics
+    }
+
+    /// Waits until the relay stops (after [`Relay::shutdown`] elsewhere, or a server failure).
+    pub async fn wait(self) {
+        let _ = self.server.await;
+    }
+
+    /// Stops accepting, closes every connection and peer link, and waits for the server.
+    /// Everything acknowledged is already on disk; nothing is left to flush.
+    pub async fn shutdown(self) {
+        self.shutdown.send_replace(true);
+        self.shared
+            .peer_links
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
+        self.shared.collections.lock().await.clear();
+        let _ = self.server.await;
+    }
+}
+
+impl Shared {
+    /// The hub of `name`, opened (and peered) on first use.
+    async fn open(self: &Arc<Self>, name: &str) -> Result<Hub, NetError> {
+        let mut collections = self.collections.lock().await;
+        match collections.get(name) {
+            // A hub stops only when its store failed: reopen the store.
+            Some(hub) if hub.is_stopped() => {
+                collections.remove(name);
+                self.metrics.collections.dec();
+            }
+            Some(hub) => return Ok(hub.clone()),
+            None => {}
+        }
+        let limits = self.config.limits;
+        if collections.len() >= limits.max_collections {
+            return Err(NetError::TooManyCollections(limits.max_collections));
+        }
+        let (store, mut collection) = match &self.config.data_dir {
+            Some(dir) => {
+                let path = dir.join(file_name(name));
+                let owned = name.to_owned();
+                let (store, collection) =
+                    tokio::task::spawn_blocking(move || Store::open(&path, &owned))
+                        .await
+                        .map_err(|error| NetError::Io(std::io::Error::other(error)))??;
+                (Some(store), collection)
+            }
+            None => (None, Collection::new(name, crdt_core::ReplicaId::random())),
+        };
+        collection.set_limits(limits.collection_limits());
+        tracing::info!(
+            collection = name,
+            replica = %collection.replica(),
+            objects = collection.len(),
+            log_head = collection.log().head(),
+            "collection opened"
+        );
+        let hub = Hub::spawn(
+            collection,
+            store,
+            limits.max_queue_bytes,
+            Some(self.metrics.clone()),
+        );
+        self.metrics.collections.inc();
+        collections.insert(name.to_owned(), hub.clone());
+        for endpoint in &self.peer_endpoints {
+            self.dial_peer(&hub, name, endpoint.clone());
+        }
+        Ok(hub)
+    }
+
+    fn dial_peer(&self, hub: &Hub, name: &str, endpoint: hyper::Uri) {
+        let (wanted, wanted_receiver) = watch::channel(true);
+        let status = watch::Sender::new(LinkStatus::Offline(None));
+        let mut changes = status.subscribe();
+        let (collection, peer) = (name.to_owned(), endpoint.to_string());
+        tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                let now = changes.borrow().clone();
+                match now {
+                    LinkStatus::Offline(Some(error)) => {
+                        tracing::warn!(%collection, %peer, %error, "peer link down");
+                    }
+                    LinkStatus::Synced => {
+                        tracing::debug!(%collection, %peer, "peer link in sync");
+                    }
+                    _ => {}
+                }
+            }
+        });
+        let seed = self.peer_links_len() as u64 ^ 0x5eed;
+        tokio::spawn(dialer::run(
+            hub.clone(),
+            Dial {
+                endpoint,
+                session: SessionConfig {
+                    token: self.config.peer_token.clone(),
+                    max_frame_bytes: self.config.limits.max_frame_bytes,
+                    anti_entropy_every_ms: self.config.anti_entropy_every_ms,
+                    ..SessionConfig::default()
+                },
+                limits: self.config.limits,
+                backoff: Backoff::default(),
+                status,
+                wanted: wanted_receiver,
+                seed,
+            },
+        ));
+        self.peer_links
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(wanted);
+    }
+
+    fn peer_links_len(&self) -> usize {
+        self.peer_links
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .len()
+    }
+
+    fn session_config(&self) -> SessionConfig {
+        let access = self.config.access.clone();
+        SessionConfig {
+            authorizer: Some(Arc::new(move |collection: &str, token: &str| {
+                access.check(collection, token)
+            })),
+            max_frame_bytes: self.config.limits.max_frame_bytes,
+            anti_entropy_every_ms: self.config.anti_entropy_every_ms,
+            ..SessionConfig::default()
+        }
+    }
+}
+
+/// Counts a connection for as long as it lives.
+struct ConnectionSlot(Arc<Shared>);
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+        self.0.metrics.connections.dec();
+    }
+}
+
+async fn upgrade(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    mut request: Request,
+) -> Response {
+    let headers = request.headers();
+    if !header_has(headers, header::CONNECTION, "upgrade")
+        || !header_has(headers, header::UPGRADE, "websocket")
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            "this is crdt-relay's WebSocket endpoint; open it with a WebSocket client\n",
+        )
+            .into_response();
+    }
+    if !header_has(headers, header::SEC_WEBSOCKET_VERSION, "13") {
+        return (
+            StatusCode::UPGRADE_REQUIRED,
+            [(header::SEC_WEBSOCKET_VERSION, "13")],
+            "WebSocket version 13 is required\n",
+        )
+            .into_response();
+    }
+    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
+        return (StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key\n").into_response();
+    };
+    let accept = derive_accept_key(key.as_bytes());
+    let Some(on_upgrade) = request.extensions_mut().remove::<OnUpgrade>() else {
+        return (StatusCode::BAD_REQUEST, "the connection cannot be upgraded\n").into_response();
+    };
+    let max = shared.config.limits.max_connections;
+    if shared.connections.fetch_add(1, Ordering::Relaxed) >= max {
+        shared.connections.fetch_sub(1, Ordering::Relaxed);
+        shared.metrics.refused("connection_limit").inc();
+        tracing::warn!(%remote, max, "connection refused: the relay is at its connection limit");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            format!("the relay is at its limit of {max} connections; retry later\n"),
+        )
+            .into_response();
+    }
+    shared.metrics.connections.inc();
+    shared.metrics.connections_accepted.inc();
+    let slot = ConnectionSlot(shared.clone());
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(error) => {
+                tracing::debug!(%remote, %error, "WebSocket upgrade failed");
+                return;
+            }
+        };
+        let config = ws_config(&shared.config.limits);
+        let socket =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                .await;
+        serve(socket, &shared, remote).await;
+        drop(slot);
+    });
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(accept) = HeaderValue::from_str(&accept) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    response
+}
+
+fn header_has(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|value| value.trim().eq_ignore_ascii_case(token))
+}
+
+/// One accepted WebSocket: the handshake, the access check, then the collection's hub.
+async fn serve<S>(mut socket: WebSocketStream<S>, shared: &Arc<Shared>, remote: SocketAddr)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use futures_util::StreamExt;
+    let limits = shared.config.limits;
+    let first = tokio::time::timeout(limits.handshake_timeout, async {
+        loop {
+            match classify(socket.next().await) {
+                Incoming::Frame(bytes) => return Ok(bytes),
+                Incoming::Alive => {}
+                Incoming::Closed => return Err(None),
+                Incoming::Refuse(code, detail, close) => return Err(Some((code, detail, close))),
+            }
+        }
+    })
+    .await;
+    let refusal = |code: ErrorCode, detail: String, close: CloseCode| {
+        shared.metrics.refused(&format!("{code:?}")).inc();
+        tracing::info!(%remote, ?code, %detail, "connection refused");
+        (code, detail, close)
+    };
+    let first = match first {
+        Ok(Ok(first)) => first,
+        Ok(Err(None)) => return,
+        Ok(Err(Some((code, detail, close)))) => {
+            let (code, detail, close) = refusal(code, detail, close);
+            return refuse(socket, code, detail, close).await;
+        }
+        Err(_) => {
+            let (code, detail, close) = refusal(
+                ErrorCode::Timeout,
+                format!(
+                    "no handshake within {} ms",
+                    limits.handshake_timeout.as_millis()
+                ),
+                CloseCode::Policy,
+            );
+            return refuse(socket, code, detail, close).await;
+        }
+    };
+    let hello = match decode_frame(&first, limits.max_frame_bytes) {
+        Ok(Message::Hello(hello)) => hello,
+        Ok(_) => {
+            let (code, detail, close) = refusal(
+                ErrorCode::Unexpected,
+                "the first frame must be a Hello".into(),
+                CloseCode::Policy,
+            );
+            return refuse(socket, code, detail, close).await;
+        }
+        Err(error) => {
+            let (code, detail, close) = refusal(error.code(), error.to_string(), CloseCode::Policy);
+            return refuse(socket, code, detail, close).await;
+        }
+    };
+    if let Err(error) = validate_collection_name(&hello.collection) {
+        let (code, detail, close) =
+            refusal(ErrorCode::WrongCollection, error.to_string(), CloseCode::Policy);
+        return refuse(socket, code, detail, close).await;
+    }
+    if shared.config.access.check(&hello.collection, &hello.token) == crate::session::Access::Denied
+    {
+        let (code, detail, close) = refusal(
+            ErrorCode::Unauthorized,
+            format!("the token grants no access to {:?}", hello.collection),
+            CloseCode::Policy,
+        );
+        return refuse(socket, code, detail, close).await;
+    }
+    let hub = match shared.open(&hello.collection).await {
+        Ok(hub) => hub,
+        Err(error) => {
+            tracing::error!(collection = %hello.collection, %error, "cannot open the collection");
+            let (code, detail, close) =
+                refusal(ErrorCode::Overloaded, error.to_string(), CloseCode::Again);
+            return refuse(socket, code, detail, close).await;
+        }
+    };
+    tracing::info!(%remote, collection = %hello.collection, peer = %hello.replica, "session open");
+    let (stop, stopped) = watch::channel(None);
+    let connection = connection::run(
+        socket,
+        hub,
+        shared.session_config(),
+        limits,
+        Some(first.to_vec()),
+        None,
+        (stop.clone(), stopped),
+    );
+    let mut shutdown = shared.shutdown.clone();
+    tokio::pin!(connection);
+    tokio::select! {
+        () = &mut connection => {}
+        _ = dialer::until(&mut shutdown, true) => {
+            let _ = stop.send(Some(Stop { error: None }));
+            connection.await;
+        }
+    }
+    tracing::info!(%remote, collection = %hello.collection, "session closed");
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        shared.metrics.render(),
+    )
+}
+
+async fn index() -> &'static str {
+    "crdt-relay: WebSocket endpoint at /sync, metrics at /metrics\n"
+}
+
+/// The file of a collection in the data directory: its name with every byte outside
+/// `[A-Za-z0-9_-]` escaped as `%XX`, so any name maps to one safe file name and back.
+pub fn file_name(collection: &str) -> String {
+    let mut name = String::with_capacity(collection.len() + 5);
+    for byte in collection.bytes() {
+        if byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-' {
+            name.push(char::from(byte));
+        } else {
+            name.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    name.push_str(".redb");
+    name
+}
+
+/// The collection a data-directory file holds, if the file is one of the relay's.
+pub fn collection_of_file(file: &str) -> Option<String> {
+    let stem = file.strip_suffix(".redb")?;
+    let mut bytes = Vec::with_capacity(stem.len());
+    let mut rest = stem.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        if byte == b'%' {
+            let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
+            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(byte);
+            rest = tail;
+        }
+    }
+    let name = String::from_utf8(bytes).ok()?;
+    (file_name(&name) == file).then_some(name)
+}
+
+fn stored_collections(dir: &Path) -> Result<Vec<String>, NetError> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if let Some(name) = entry.file_name().to_str().and_then(collection_of_file) {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
