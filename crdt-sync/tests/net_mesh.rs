@@ -17,14 +17,14 @@ fn fingerprint(client: &Client) -> Vec<(String, Vec<u8>)> {
     })
 }
 
-async fn edit_concurrently(clients: &[Client], rounds: usize) {
+async fn edit_concurrently(clients: &[Client], tag: &str, rounds: usize) {
     let cart = ObjectId::new("cart").unwrap();
     let total = ObjectId::new("total").unwrap();
     for round in 0..rounds {
         for (index, client) in clients.iter().enumerate() {
             client
                 .update(&cart, |items: &mut AWSet<String>, me| {
-                    items.add(me, format!("item-{index}-{round}"))
+                    items.add(me, format!("{tag}-{index}-{round}"))
                 })
                 .unwrap();
             client
@@ -68,7 +68,7 @@ async fn clients_on_a_line_of_three_relays_converge() {
         .iter()
         .map(|relay| client(&url(relay), "shop", ""))
         .collect();
-    edit_concurrently(&clients, 20).await;
+    edit_concurrently(&clients, "a", 20).await;
     assert_converged(&clients, 5 * 20, 5 * 20).await;
     for relay in [a, b, c] {
         relay.shutdown().await;
@@ -84,23 +84,32 @@ async fn clients_on_a_mesh_converge_after_offline_edits() {
         .iter()
         .map(|relay| client(&url(relay), "shop", ""))
         .collect();
-    edit_concurrently(&clients, 5).await;
+    edit_concurrently(&clients, "a", 5).await;
     assert_converged(&clients, 15, 15).await;
 
     // Everyone goes offline, edits the same objects, and comes back.
     for client in &clients {
         client.set_online(false);
     }
-    edit_concurrently(&clients, 10).await;
+    edit_concurrently(&clients, "b", 10).await;
     let cart = ObjectId::new("cart").unwrap();
     clients[0]
-        .update(&cart, |items: &mut AWSet<String>, _| items.remove(&"item-1-0".to_string()))
+        .update(&cart, |items: &mut AWSet<String>, _| items.remove(&"a-1-0".to_string()))
+        .unwrap();
+    // A remove concurrent with a re-add of the same item: the add wins.
+    clients[2]
+        .update(&cart, |items: &mut AWSet<String>, _| items.remove(&"a-0-0".to_string()))
+        .unwrap();
+    clients[0]
+        .update(&cart, |items: &mut AWSet<String>, me| items.add(me, "a-0-0".to_string()))
         .unwrap();
     for client in &clients {
         client.set_online(true);
     }
-    // The remove saw item-1-0, so it goes; nothing else does.
+    // The remove saw a-1-0 and nothing re-added it, so it goes; a-0-0 stays.
     assert_converged(&clients, 15 + 30 - 1, 45).await;
+    let items = clients[1].get_as::<AWSet<String>>(&cart).unwrap().unwrap();
+    assert!(items.contains(&"a-0-0".to_string()) && !items.contains(&"a-1-0".to_string()));
     for relay in [a, b, c] {
         relay.shutdown().await;
     }
