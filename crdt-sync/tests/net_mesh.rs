@@ -94,14 +94,20 @@ async fn clients_on_a_mesh_converge_after_offline_edits() {
     edit_concurrently(&clients, "b", 10).await;
     let cart = ObjectId::new("cart").unwrap();
     clients[0]
-        .update(&cart, |items: &mut AWSet<String>, _| items.remove(&"a-1-0".to_string()))
+        .update(&cart, |items: &mut AWSet<String>, _| {
+            items.remove(&"a-1-0".to_string())
+        })
         .unwrap();
     // A remove concurrent with a re-add of the same item: the add wins.
     clients[2]
-        .update(&cart, |items: &mut AWSet<String>, _| items.remove(&"a-0-0".to_string()))
+        .update(&cart, |items: &mut AWSet<String>, _| {
+            items.remove(&"a-0-0".to_string())
+        })
         .unwrap();
     clients[0]
-        .update(&cart, |items: &mut AWSet<String>, me| items.add(me, "a-0-0".to_string()))
+        .update(&cart, |items: &mut AWSet<String>, me| {
+            items.add(me, "a-0-0".to_string())
+        })
         .unwrap();
     for client in &clients {
         client.set_online(true);

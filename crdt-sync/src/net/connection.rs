@@ -75,11 +75,9 @@ pub(crate) fn classify(message: Option<Result<WsMessage, WsError>>) -> Incoming 
                 CloseCode::Size,
             )
         }
-        Some(Err(WsError::Capacity(error))) => Incoming::Refuse(
-            ErrorCode::FrameTooLarge,
-            error.to_string(),
-            CloseCode::Size,
-        ),
+        Some(Err(WsError::Capacity(error))) => {
+            Incoming::Refuse(ErrorCode::FrameTooLarge, error.to_string(), CloseCode::Size)
+        }
         Some(Err(WsError::Protocol(error))) => Incoming::Refuse(
             ErrorCode::Malformed,
             format!("WebSocket protocol error: {error}"),

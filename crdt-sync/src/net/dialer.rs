@@ -64,16 +64,22 @@ pub fn endpoint(url: &str) -> Result<Uri, NetError> {
                 "{url:?}: TLS (wss) is not built in; put a TLS-terminating proxy in front of the relay"
             )));
         }
-        _ => return Err(NetError::BadUrl(format!("{url:?}: the scheme must be ws://"))),
+        _ => {
+            return Err(NetError::BadUrl(format!(
+                "{url:?}: the scheme must be ws://"
+            )));
+        }
     }
     if uri.host().is_none() {
         return Err(NetError::BadUrl(format!("{url:?}: no host")));
     }
     if matches!(uri.path(), "" | "/") {
         let mut parts = uri.into_parts();
-        parts.path_and_query = Some("/sync".parse().map_err(|_| {
-            NetError::BadUrl(format!("{url:?}: cannot append the /sync path"))
-        })?);
+        parts.path_and_query = Some(
+            "/sync"
+                .parse()
+                .map_err(|_| NetError::BadUrl(format!("{url:?}: cannot append the /sync path")))?,
+        );
         return Uri::from_parts(parts).map_err(|error| NetError::BadUrl(error.to_string()));
     }
     Ok(uri)

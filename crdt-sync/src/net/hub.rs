@@ -381,7 +381,9 @@ impl Runner {
             }
         }
         if let Some(metrics) = &self.metrics {
-            metrics.objects.inc_by(objects as i64 - self.objects_reported as i64);
+            metrics
+                .objects
+                .inc_by(objects as i64 - self.objects_reported as i64);
             self.objects_reported = objects;
         }
     }

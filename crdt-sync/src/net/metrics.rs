@@ -96,9 +96,17 @@ impl Metrics {
             registry: Registry::default(),
         };
         let gauges = [
-            ("connections", "Open WebSocket connections", &metrics.connections),
+            (
+                "connections",
+                "Open WebSocket connections",
+                &metrics.connections,
+            ),
             ("collections", "Collections held", &metrics.collections),
-            ("objects", "Objects held, over all collections", &metrics.objects),
+            (
+                "objects",
+                "Objects held, over all collections",
+                &metrics.objects,
+            ),
             (
                 "resident_memory_bytes",
                 "Resident memory of the process",
@@ -109,9 +117,21 @@ impl Metrics {
             registry.register(name, help, gauge.clone());
         }
         let counters = [
-            ("connections_accepted", "Connections accepted", &metrics.connections_accepted),
-            ("deltas_in", "Objects received in delta frames", &metrics.deltas_in),
-            ("deltas_out", "Objects sent in delta frames", &metrics.deltas_out),
+            (
+                "connections_accepted",
+                "Connections accepted",
+                &metrics.connections_accepted,
+            ),
+            (
+                "deltas_in",
+                "Objects received in delta frames",
+                &metrics.deltas_in,
+            ),
+            (
+                "deltas_out",
+                "Objects sent in delta frames",
+                &metrics.deltas_out,
+            ),
             ("frames_in", "Frames received", &metrics.frames_in),
             ("frames_out", "Frames sent", &metrics.frames_out),
             ("bytes_in", "Bytes received in frames", &metrics.bytes_in),
@@ -173,7 +193,11 @@ impl Metrics {
             (&self.frames_out, before.frames_out, after.frames_out),
             (&self.bytes_in, before.bytes_in, after.bytes_in),
             (&self.bytes_out, before.bytes_out, after.bytes_out),
-            (&self.rounds_started, before.rounds_started, after.rounds_started),
+            (
+                &self.rounds_started,
+                before.rounds_started,
+                after.rounds_started,
+            ),
             (
                 &self.rounds_completed,
                 before.rounds_completed,

@@ -32,7 +32,10 @@ impl fmt::Display for NetError {
             Self::BadLimits(detail) => write!(f, "bad limits: {detail}"),
             Self::BadConfig(detail) => write!(f, "bad configuration: {detail}"),
             Self::TooManyCollections(limit) => {
-                write!(f, "the relay already holds its limit of {limit} collections")
+                write!(
+                    f,
+                    "the relay already holds its limit of {limit} collections"
+                )
             }
             Self::Io(error) => write!(f, "{error}"),
             Self::Store(error) => write!(f, "{error}"),

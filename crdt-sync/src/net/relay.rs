@@ -372,7 +372,11 @@ async fn upgrade(
     };
     let accept = derive_accept_key(key.as_bytes());
     let Some(on_upgrade) = request.extensions_mut().remove::<OnUpgrade>() else {
-        return (StatusCode::BAD_REQUEST, "the connection cannot be upgraded\n").into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            "the connection cannot be upgraded\n",
+        )
+            .into_response();
     };
     let max = shared.config.limits.max_connections;
     if shared.connections.fetch_add(1, Ordering::Relaxed) >= max {
@@ -482,8 +486,11 @@ where
         }
     };
     if let Err(error) = validate_collection_name(&hello.collection) {
-        let (code, detail, close) =
-            refusal(ErrorCode::WrongCollection, error.to_string(), CloseCode::Policy);
+        let (code, detail, close) = refusal(
+            ErrorCode::WrongCollection,
+            error.to_string(),
+            CloseCode::Policy,
+        );
         return refuse(socket, code, detail, close).await;
     }
     if shared.config.access.check(&hello.collection, &hello.token) == crate::session::Access::Denied

@@ -80,7 +80,10 @@ pub struct Batch {
 impl Batch {
     /// Whether there is nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.objects.is_empty() && self.log.is_empty() && self.base.is_none() && self.peers.is_empty()
+        self.objects.is_empty()
+            && self.log.is_empty()
+            && self.base.is_none()
+            && self.peers.is_empty()
     }
 }
 
@@ -209,10 +212,7 @@ impl Store {
                 .map_err(|_| corrupt("a peer id that is not 16 bytes".into()))?;
             peers.insert(
                 ReplicaId::from_bytes(bytes),
-                PeerProgress {
-                    acked,
-                    received,
-                },
+                PeerProgress { acked, received },
             );
         }
         let store = Self {
@@ -268,7 +268,6 @@ impl Store {
         }
         batch
     }
-
 }
 
 impl Batch {
