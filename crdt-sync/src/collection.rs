@@ -54,6 +54,8 @@ pub struct Collection {
     max_log_entries: usize,
     limits: Limits,
     size_bounds: BTreeMap<ObjectId, usize>,
+    attached: BTreeMap<ReplicaId, usize>,
+    keep_log_for_detached: bool,
 }
 
 /// What a collection accepts from peers. Local edits are the application's own and are not
@@ -95,6 +97,8 @@ impl Collection {
             max_log_entries: Self::DEFAULT_MAX_LOG_ENTRIES,
             limits: Limits::default(),
             size_bounds: BTreeMap::new(),
+            attached: BTreeMap::new(),
+            keep_log_for_detached: true,
         }
     }
 
@@ -311,16 +315,84 @@ impl Collection {
         advanced
     }
 
-    /// Registers `peer` (if new) so the log keeps deltas for it from now on.
-    pub fn know_peer(&mut self, peer: ReplicaId) {
+    /// Registers `peer` (if new) as connected through one more session: the log keeps deltas
+    /// for it from now on.
+    pub fn attach_peer(&mut self, peer: ReplicaId) {
         self.peers.entry(peer).or_default();
+        *self.attached.entry(peer).or_default() += 1;
+    }
+
+    /// Records that one session with `peer` ended (see
+    /// [`Collection::set_keep_log_for_detached`]).
+    pub fn detach_peer(&mut self, peer: ReplicaId) {
+        if let Some(sessions) = self.attached.get_mut(&peer) {
+            *sessions -= 1;
+            if *sessions == 0 {
+                self.attached.remove(&peer);
+            }
+        }
+        self.trim_log();
+    }
+
+    /// Whether the log keeps deltas for peers with no session (the default). A relay that
+    /// serves many passing clients turns it off, so its log holds only what connected peers
+    /// lack and shrinks back when they leave; a peer that returns after its deltas were
+    /// dropped is repaired by anti-entropy, which sends only what it lacks. Peers' progress
+    /// records are kept either way.
+    pub fn set_keep_log_for_detached(&mut self, keep: bool) {
+        self.keep_log_for_detached = keep;
+        self.trim_log();
+    }
+
+    /// Checks a peer's frame of deltas against the types held and the limits before any of
+    /// it is joined, so a refused frame changes nothing.
+    pub fn check_remote(&self, objects: &[(ObjectId, Object)]) -> Result<(), SyncError> {
+        let mut new_objects = 0;
+        for (id, delta) in objects {
+            let Some(object) = self.objects.get(id) else {
+                new_objects += 1;
+                if encoded_size(delta) > self.limits.max_object_bytes {
+                    return Err(SyncError::ObjectTooLarge {
+                        size: encoded_size(delta),
+                        limit: self.limits.max_object_bytes,
+                    });
+                }
+                continue;
+            };
+            if object.type_tag() != delta.type_tag() {
+                return Err(SyncError::TypeMismatch {
+                    held: object.type_tag(),
+                    received: delta.type_tag(),
+                });
+            }
+            let bound = self.size_bounds.get(id).copied().unwrap_or(0) + encoded_size(delta);
+            if bound > self.limits.max_object_bytes {
+                let mut joined = object.clone();
+                joined.join(delta)?;
+                let size = encoded_size(&joined);
+                if size > self.limits.max_object_bytes {
+                    return Err(SyncError::ObjectTooLarge {
+                        size,
+                        limit: self.limits.max_object_bytes,
+                    });
+                }
+            }
+        }
+        if self.objects.len() + new_objects > self.limits.max_objects {
+            return Err(SyncError::TooManyObjects {
+                limit: self.limits.max_objects,
+            });
+        }
+        Ok(())
     }
 
     fn trim_log(&mut self) {
+        let keep_all = self.keep_log_for_detached;
         let all_acked = self
             .peers
-            .values()
-            .map(|progress| progress.acked)
+            .iter()
+            .filter(|(peer, _)| keep_all || self.attached.contains_key(peer))
+            .map(|(_, progress)| progress.acked)
             .min()
             .unwrap_or(self.log.head());
         let over_cap = self.log.len().saturating_sub(self.max_log_entries) as u64;

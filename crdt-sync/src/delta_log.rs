@@ -115,5 +115,9 @@ impl DeltaLog {
             self.entries.pop_front();
             self.base += 1;
         }
+        // A burst can leave a large buffer behind; give most of it back once the log drains.
+        if self.entries.capacity() > 1024 && self.entries.capacity() > 4 * self.entries.len() {
+            self.entries.shrink_to(2 * self.entries.len());
+        }
     }
 }

@@ -515,7 +515,7 @@ impl Session {
                 format!("the token grants no access to {:?}", hello.collection),
             );
         }
-        collection.know_peer(hello.replica);
+        collection.attach_peer(hello.replica);
         let progress = collection.progress(&hello.replica);
         self.peer = Some(Peer {
             replica: hello.replica,
@@ -542,6 +542,9 @@ impl Session {
                 ErrorCode::ReadOnly,
                 "this token grants reading only; the changes were refused".into(),
             );
+        }
+        if let Err(error) = collection.check_remote(&deltas.objects) {
+            return self.fail(update_error_code(&error), error.to_string());
         }
         for (id, delta) in &deltas.objects {
             self.stats.deltas_in += 1;

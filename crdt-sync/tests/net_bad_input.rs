@@ -184,7 +184,8 @@ async fn refusal(ws: &mut Ws, what: &str) -> Refusal {
             None => break,
         }
     }
-    let error = error.unwrap_or_else(|| panic!("{what}: closed without an error frame"));
+    let error =
+        error.unwrap_or_else(|| panic!("{what}: closed without an error frame (close: {close:?})"));
     let close = close.unwrap_or_else(|| {
         panic!("{what}: the stream ended without a WebSocket Close (error frame: {error:?})")
     });

@@ -5,8 +5,6 @@
 
 mod net_support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,29 +15,7 @@ use crdt_sync::net::relay::file_name;
 use crdt_sync::net::store::Store;
 use crdt_sync::object_id::ObjectId;
 use crdt_sync::simulation::SimRng;
-use net_support::{client, eventually};
-
-/// Starts the relay binary on `listen` with `data_dir`; returns it and the address it bound.
-fn spawn_relay(listen: &str, data_dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crdt-relay"))
-        .args(["--listen", listen, "--data-dir"])
-        .arg(data_dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the relay binary starts");
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the relay prints its address");
-    let addr = line
-        .trim()
-        .strip_prefix("crdt-relay listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, addr)
-}
+use net_support::{RelayProcess, client, eventually};
 
 /// One client streaming adds of its own items; `sent` records (log sequence number, item).
 struct Writer {
@@ -99,7 +75,8 @@ fn acknowledged(writer: &Writer) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_killed_at_random_keeps_everything_it_acknowledged() {
     let data = tempfile::tempdir().unwrap();
-    let (mut relay, addr) = spawn_relay("127.0.0.1:0", data.path());
+    let mut relay = RelayProcess::spawn("127.0.0.1:0", Some(data.path()));
+    let addr = relay.addr.clone();
     let url = format!("ws://{addr}");
     let cart = ObjectId::new("cart").unwrap();
     let mut rng = SimRng::new(0xC4A5);
@@ -111,8 +88,7 @@ async fn a_relay_killed_at_random_keeps_everything_it_acknowledged() {
     for cycle in 0..5 {
         let wait = 150 + rng.below(600);
         tokio::time::sleep(Duration::from_millis(wait)).await;
-        relay.kill().expect("SIGKILL");
-        relay.wait().unwrap();
+        relay.kill();
         // Whatever acknowledgement a client holds now left the relay before it died.
         let acked: Vec<String> = writers.iter().flat_map(acknowledged).collect();
         let store_path = data.path().join(file_name("shop"));
@@ -139,8 +115,7 @@ async fn a_relay_killed_at_random_keeps_everything_it_acknowledged() {
             stored.len()
         );
         checked += acked.len();
-        let (restarted, _) = spawn_relay(&addr, data.path());
-        relay = restarted;
+        relay = RelayProcess::spawn(&addr, Some(data.path()));
     }
     assert!(checked > 0, "no acknowledgement was ever checked");
 
@@ -168,6 +143,4 @@ async fn a_relay_killed_at_random_keeps_everything_it_acknowledged() {
     )
     .await;
     eprintln!("converged in {:?}", started.elapsed());
-    relay.kill().unwrap();
-    relay.wait().unwrap();
 }

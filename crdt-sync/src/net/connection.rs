@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
@@ -101,11 +101,10 @@ pub(crate) async fn refuse<S>(
         if let Ok(frame) = encode_frame(&Message::Error(ErrorFrame { code, detail })) {
             socket.send(WsMessage::Binary(frame.into())).await?;
         }
-        socket.send(close_message(close, code)).await?;
-        while socket.next().await.is_some() {}
-        Ok::<(), WsError>(())
+        socket.send(close_message(close, code)).await
     })
     .await;
+    linger(socket).await;
 }
 
 fn close_message(close: CloseCode, code: ErrorCode) -> WsMessage {
@@ -153,10 +152,42 @@ pub(crate) async fn run<S>(
         stopped.clone(),
         limits,
     ));
-    read_loop(stream, &hub, conn, &stop, stopped, limits).await;
-    let _ = stop.send(Some(Stop { error: None }));
-    let _ = writer.await;
+    let stream = read_loop(stream, &hub, conn, &stop, stopped, limits).await;
+    stop_once(&stop, None);
+    let sink = writer.await;
     hub.send(Event::Closed(conn)).await;
+    if let Ok(sink) = sink
+        && let Ok(socket) = stream.reunite(sink)
+    {
+        linger(socket).await;
+    }
+}
+
+/// Stops the connection with `error` unless it is already stopping (the first cause is the
+/// one the peer is told).
+fn stop_once(stop: &watch::Sender<Option<Stop>>, error: Option<(ErrorCode, String)>) {
+    stop.send_if_modified(|current| {
+        let first = current.is_none();
+        if first {
+            *current = Some(Stop { error });
+        }
+        first
+    });
+}
+
+/// Half-closes the socket and reads whatever the peer still sends until it closes too (or a
+/// short while passes): dropping a socket with unread bytes makes the kernel reset it, and the
+/// peer would lose the error frame and the close still in flight.
+async fn linger<S>(socket: WebSocketStream<S>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut io = socket.into_inner();
+    let _ = tokio::time::timeout(LINGER, async {
+        let _ = io.shutdown().await;
+        let _ = tokio::io::copy(&mut io, &mut tokio::io::sink()).await;
+    })
+    .await;
 }
 
 async fn read_loop<S>(
@@ -166,7 +197,8 @@ async fn read_loop<S>(
     stop: &watch::Sender<Option<Stop>>,
     mut stopped: watch::Receiver<Option<Stop>>,
     limits: NetLimits,
-) where
+) -> SplitStream<WebSocketStream<S>>
+where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut deadline = Instant::now() + limits.idle_timeout;
@@ -174,12 +206,8 @@ async fn read_loop<S>(
         let message = tokio::select! {
             _ = stopped.changed() => break,
             () = tokio::time::sleep_until(deadline) => {
-                let _ = stop.send(Some(Stop {
-                    error: Some((
-                        ErrorCode::Timeout,
-                        format!("nothing heard for {} ms", limits.idle_timeout.as_millis()),
-                    )),
-                }));
+                let idle = format!("nothing heard for {} ms", limits.idle_timeout.as_millis());
+                stop_once(stop, Some((ErrorCode::Timeout, idle)));
                 break;
             }
             message = stream.next() => message,
@@ -196,20 +224,19 @@ async fn read_loop<S>(
                 }
             }
             Incoming::Alive => {}
-            Incoming::Closed => return,
+            Incoming::Closed => break,
             Incoming::Refuse(code, detail, _) => {
                 tracing::debug!(conn, ?code, %detail, "refusing a frame");
-                let _ = stop.send(Some(Stop {
-                    error: Some((code, detail)),
-                }));
+                stop_once(stop, Some((code, detail)));
                 break;
             }
         }
     }
-    // Drain until the peer answers the close (or gives up), so the error frame gets there.
-    let _ = tokio::time::timeout(LINGER, async { while stream.next().await.is_some() {} }).await;
+    stream
 }
 
+/// Sends the hub's frames and pings until the connection stops, then the error frame (if the
+/// stop has one) and a close; gives the sink back for the linger.
 async fn write_loop<S>(
     mut sink: SplitSink<WebSocketStream<S>, WsMessage>,
     mut outbox: mpsc::UnboundedReceiver<Out>,
@@ -217,19 +244,10 @@ async fn write_loop<S>(
     stop: watch::Sender<Option<Stop>>,
     mut stopped: watch::Receiver<Option<Stop>>,
     limits: NetLimits,
-) where
+) -> SplitSink<WebSocketStream<S>, WsMessage>
+where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let ended = |stop: &watch::Sender<Option<Stop>>| {
-        // Tell the reader to stop reading frames and only wait for the peer's close.
-        stop.send_if_modified(|current| {
-            let first = current.is_none();
-            if first {
-                *current = Some(Stop { error: None });
-            }
-            first
-        });
-    };
     let mut ping = tokio::time::interval(limits.idle_timeout / 3);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ping.tick().await;
@@ -242,18 +260,16 @@ async fn write_loop<S>(
                     queued.fetch_sub(frame.len(), Ordering::Relaxed);
                     WsMessage::Binary(frame.into())
                 }
-                Some(Out::Close) => {
-                    let _ = tokio::time::timeout(
-                        LINGER,
-                        sink.send(WsMessage::Close(Some(CloseFrame {
-                            code: CloseCode::Policy,
-                            reason: "session closed".into(),
-                        }))),
-                    )
-                    .await;
-                    return ended(&stop);
+                // The session closed after its error frame, or the hub is gone.
+                Some(Out::Close) | None => {
+                    stop_once(&stop, None);
+                    let close = WsMessage::Close(Some(CloseFrame {
+                        code: CloseCode::Policy,
+                        reason: "session closed".into(),
+                    }));
+                    let _ = tokio::time::timeout(LINGER, sink.send(close)).await;
+                    return sink;
                 }
-                None => return ended(&stop),
             },
             _ = ping.tick() => WsMessage::Ping(Bytes::new()),
         };
@@ -262,32 +278,34 @@ async fn write_loop<S>(
             sent = sink.send(message) => sent,
         };
         if sent.is_err() {
-            return ended(&stop);
+            stop_once(&stop, None);
+            return sink;
         }
     }
-    let stop = stopped.borrow().clone();
-    let Some(Stop { error }) = stop else { return };
-    let Some((code, detail)) = error else {
-        let normal = WsMessage::Close(Some(CloseFrame {
+    let error = stopped.borrow().clone().and_then(|stop| stop.error);
+    let close = match &error {
+        None => WsMessage::Close(Some(CloseFrame {
             code: CloseCode::Normal,
             reason: "closing".into(),
-        }));
-        let _ = tokio::time::timeout(LINGER, sink.send(normal)).await;
-        return;
+        })),
+        Some((code, _)) => close_message(
+            match code {
+                ErrorCode::FrameTooLarge => CloseCode::Size,
+                ErrorCode::Malformed => CloseCode::Unsupported,
+                ErrorCode::Overloaded => CloseCode::Again,
+                _ => CloseCode::Policy,
+            },
+            *code,
+        ),
     };
-    {
-        let close = match code {
-            ErrorCode::FrameTooLarge => CloseCode::Size,
-            ErrorCode::Malformed => CloseCode::Unsupported,
-            ErrorCode::Overloaded => CloseCode::Again,
-            _ => CloseCode::Policy,
-        };
-        let _ = tokio::time::timeout(LINGER, async {
-            if let Ok(frame) = encode_frame(&Message::Error(ErrorFrame { code, detail })) {
-                sink.send(WsMessage::Binary(frame.into())).await?;
-            }
-            sink.send(close_message(close, code)).await
-        })
-        .await;
-    }
+    let _ = tokio::time::timeout(LINGER, async {
+        if let Some((code, detail)) = error
+            && let Ok(frame) = encode_frame(&Message::Error(ErrorFrame { code, detail }))
+        {
+            sink.send(WsMessage::Binary(frame.into())).await?;
+        }
+        sink.send(close).await
+    })
+    .await;
+    sink
 }

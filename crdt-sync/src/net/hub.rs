@@ -251,11 +251,8 @@ impl Runner {
                 true
             }
             Event::Closed(conn) => {
-                if let Some(mut link) = self.links.remove(&conn) {
-                    self.report(&mut link);
-                    if let Some(status) = &link.status {
-                        status.send_replace(LinkStatus::Offline(None));
-                    }
+                if let Some(link) = self.links.remove(&conn) {
+                    self.finish(link, None);
                 }
                 false
             }
@@ -355,7 +352,7 @@ impl Runner {
         let objects = collection.len();
         drop(collection);
         for (conn, reason) in finished {
-            if let Some(mut link) = self.links.remove(&conn) {
+            if let Some(link) = self.links.remove(&conn) {
                 if let Some(metrics) = &self.metrics {
                     let code = match link.session.close_reason() {
                         Some(CloseReason::Sent(code, _) | CloseReason::Received(code, _)) => {
@@ -365,10 +362,7 @@ impl Runner {
                     };
                     metrics.session_errors(&code).inc();
                 }
-                self.report(&mut link);
-                if let Some(status) = &link.status {
-                    status.send_replace(LinkStatus::Offline(reason));
-                }
+                self.finish(link, reason);
             }
         }
         for link in self.links.values_mut() {
@@ -385,6 +379,17 @@ impl Runner {
                 .objects
                 .inc_by(objects as i64 - self.objects_reported as i64);
             self.objects_reported = objects;
+        }
+    }
+
+    /// Forgets a finished link: its counters go to the metrics, its peer is detached.
+    fn finish(&mut self, mut link: Link, reason: Option<String>) {
+        self.report(&mut link);
+        if let Some(peer) = link.session.peer() {
+            lock(&self.shared).detach_peer(peer);
+        }
+        if let Some(status) = &link.status {
+            status.send_replace(LinkStatus::Offline(reason));
         }
     }
 

@@ -250,6 +250,8 @@ impl Shared {
             None => (None, Collection::new(name, crdt_core::ReplicaId::random())),
         };
         collection.set_limits(limits.collection_limits());
+        // Clients come and go; the log keeps only what connected peers lack.
+        collection.set_keep_log_for_detached(false);
         tracing::info!(
             collection = name,
             replica = %collection.replica(),

@@ -59,3 +59,61 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The relay binary running as its own process; killed (SIGKILL) when dropped, so a failing
+/// test leaves no relay behind.
+pub struct RelayProcess {
+    pub child: std::process::Child,
+    /// The address it bound.
+    pub addr: String,
+}
+
+impl RelayProcess {
+    /// Starts `crdt-relay --listen LISTEN [--data-dir DIR]` and reads the address it bound.
+    pub fn spawn(listen: &str, data_dir: Option<&std::path::Path>) -> Self {
+        use std::io::BufRead;
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_crdt-relay"));
+        command.args(["--listen", listen]);
+        if let Some(dir) = data_dir {
+            command.arg("--data-dir").arg(dir);
+        }
+        let mut child = command
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the relay binary starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout is piped"))
+            .read_line(&mut line)
+            .expect("the relay prints its address");
+        let addr = line
+            .trim()
+            .strip_prefix("crdt-relay listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Self { child, addr }
+    }
+
+    /// Kills it with SIGKILL and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Its resident memory, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the relay process is alive");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.split_whitespace().next()?.parse().ok())
+            .expect("VmRSS in /proc/PID/status")
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,105 @@
+//! Load: 100 clients each send 1,000 deltas through one relay process and converge; once they
+//! disconnect, the relay's resident memory returns near its baseline.
+
+mod net_support;
+
+use std::time::Duration;
+
+use crdt_core::GCounter;
+use crdt_sync::net::client::Client;
+use crdt_sync::object_id::ObjectId;
+use net_support::{RelayProcess, client, eventually};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const CLIENTS: usize = 100;
+const DELTAS: u64 = 1_000;
+
+/// One metric's value from the relay's `/metrics`.
+async fn metric(addr: &str, name: &str) -> f64 {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no metric {name} in {response}"))
+}
+
+fn total(client: &Client) -> u128 {
+    client.read(|collection| {
+        collection
+            .iter()
+            .filter_map(|(_, object)| crdt_sync::object::ObjectType::as_object(object))
+            .map(|counter: &GCounter| u128::from(counter.value()))
+            .sum()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_clients_converge_and_memory_returns_near_baseline() {
+    let data = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::spawn("127.0.0.1:0", Some(data.path()));
+    let addr = relay.addr.clone();
+    let url = format!("ws://{addr}");
+
+    // The baseline includes what a first session sets up for good (the collection, threads).
+    let warm = client(&url, "load", "");
+    eventually(10, "the warm-up client syncs", || async {
+        warm.status() == crdt_sync::net::LinkStatus::Synced
+    })
+    .await;
+    drop(warm);
+    eventually(10, "the warm-up client leaves", || async {
+        metric(&addr, "crdt_relay_connections").await == 0.0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let baseline = relay.rss_kib();
+
+    let clients: Vec<Client> = (0..CLIENTS).map(|_| client(&url, "load", "")).collect();
+    let mut writers = Vec::new();
+    for (index, client) in clients.iter().enumerate() {
+        let client = client.clone();
+        writers.push(tokio::spawn(async move {
+            let id = ObjectId::new(format!("counter-{index}")).unwrap();
+            for k in 0..DELTAS {
+                client
+                    .update(&id, |counter: &mut GCounter, me| counter.increment(me, 1))
+                    .unwrap();
+                if k % 10 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let expected = CLIENTS as u128 * u128::from(DELTAS);
+    let mut peak = relay.rss_kib();
+    eventually(120, "all 100 clients see all 100,000 increments", || {
+        peak = peak.max(relay.rss_kib());
+        let done = clients.iter().all(|client| total(client) == expected);
+        async move { done }
+    })
+    .await;
+    assert!(metric(&addr, "crdt_relay_deltas_in_total").await > 0.0);
+
+    drop(clients);
+    eventually(30, "every client disconnects", || async {
+        metric(&addr, "crdt_relay_connections").await == 0.0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = relay.rss_kib();
+    eprintln!("relay RSS: baseline {baseline} KiB, peak {peak} KiB, after {after} KiB");
+    assert!(
+        after <= baseline + 8 * 1024,
+        "the relay kept {} KiB over its baseline of {baseline} KiB after every client left \
+         (peak {peak} KiB)",
+        after.saturating_sub(baseline)
+    );
+}
