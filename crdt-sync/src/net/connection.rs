@@ -19,7 +19,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Bytes, Message as WsMessage};
@@ -39,11 +39,15 @@ pub(crate) fn next_conn_id() -> ConnId {
     NEXT_CONN.fetch_add(1, Ordering::Relaxed)
 }
 
-/// The WebSocket settings for the limits: tungstenite refuses larger messages itself.
+/// The WebSocket settings for the limits: tungstenite refuses larger messages itself. Its
+/// buffers default to 128 KiB each way per connection, which a relay holding thousands of
+/// mostly idle connections cannot afford; 8 KiB still reads and writes in large chunks.
 pub(crate) fn ws_config(limits: &NetLimits) -> WebSocketConfig {
     WebSocketConfig::default()
         .max_message_size(Some(limits.max_frame_bytes))
         .max_frame_size(Some(limits.max_frame_bytes))
+        .read_buffer_size(8 << 10)
+        .write_buffer_size(8 << 10)
 }
 
 /// What one WebSocket message means to the protocol.
@@ -77,6 +81,10 @@ pub(crate) fn classify(message: Option<Result<WsMessage, WsError>>) -> Incoming 
         }
         Some(Err(WsError::Capacity(error))) => {
             Incoming::Refuse(ErrorCode::FrameTooLarge, error.to_string(), CloseCode::Size)
+        }
+        // A peer that vanishes without the closing handshake has only hung up.
+        Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
+            Incoming::Closed
         }
         Some(Err(WsError::Protocol(error))) => Incoming::Refuse(
             ErrorCode::Malformed,

@@ -124,7 +124,7 @@ pub(crate) async fn run(hub: Hub, mut dial: Dial) {
         );
         let outcome = tokio::select! {
             outcome = tokio::time::timeout(dial.limits.handshake_timeout, connecting) => Some(outcome),
-            _ = until(&mut dial.wanted, false) => None,
+            owned = until(&mut dial.wanted, false) => if owned { None } else { return },
         };
         match outcome {
             None => {}
@@ -151,9 +151,12 @@ pub(crate) async fn run(hub: Hub, mut dial: Dial) {
                                 attempt = 0;
                             }
                         }
-                        _ = until(&mut dial.wanted, false) => {
+                        owned = until(&mut dial.wanted, false) => {
                             let _ = stop.send(Some(Stop { error: None }));
                             connection.as_mut().await;
+                            if !owned {
+                                return;
+                            }
                             break;
                         }
                     }
@@ -178,8 +181,19 @@ pub(crate) async fn run(hub: Hub, mut dial: Dial) {
     }
 }
 
-/// Waits until the flag is `value`; false if its sender is gone first. (Returns no guard, so
-/// the waiting future stays `Send`.)
+/// Waits until the flag is `value`; false once its sender is gone. (`wait_for` would keep
+/// accepting the last value after the sender is dropped, and would return a guard that makes
+/// the waiting future not `Send`.)
 pub(crate) async fn until(flag: &mut watch::Receiver<bool>, value: bool) -> bool {
-    flag.wait_for(|current| *current == value).await.is_ok()
+    loop {
+        if flag.has_changed().is_err() {
+            return false;
+        }
+        if *flag.borrow_and_update() == value {
+            return true;
+        }
+        if flag.changed().await.is_err() {
+            return false;
+        }
+    }
 }

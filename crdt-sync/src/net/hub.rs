@@ -106,6 +106,7 @@ struct Runner {
     max_queue_bytes: usize,
     metrics: Option<Arc<Metrics>>,
     objects_reported: usize,
+    log_reported: usize,
     epoch: Instant,
 }
 
@@ -130,6 +131,7 @@ impl Hub {
             max_queue_bytes,
             metrics,
             objects_reported: 0,
+            log_reported: 0,
             epoch: Instant::now(),
         };
         tokio::spawn(runner.run());
@@ -349,7 +351,7 @@ impl Runner {
                 });
             }
         }
-        let objects = collection.len();
+        let (objects, log_entries) = (collection.len(), collection.log().len());
         drop(collection);
         for (conn, reason) in finished {
             if let Some(link) = self.links.remove(&conn) {
@@ -378,7 +380,11 @@ impl Runner {
             metrics
                 .objects
                 .inc_by(objects as i64 - self.objects_reported as i64);
+            metrics
+                .log_entries
+                .inc_by(log_entries as i64 - self.log_reported as i64);
             self.objects_reported = objects;
+            self.log_reported = log_entries;
         }
     }
 
@@ -406,6 +412,7 @@ impl Drop for Runner {
     fn drop(&mut self) {
         if let Some(metrics) = &self.metrics {
             metrics.objects.dec_by(self.objects_reported as i64);
+            metrics.log_entries.dec_by(self.log_reported as i64);
         }
     }
 }

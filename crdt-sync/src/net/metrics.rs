@@ -40,6 +40,8 @@ pub struct Metrics {
     pub collections: Gauge,
     /// Objects held, over all collections.
     pub objects: Gauge,
+    /// Deltas held in the collections' logs, waiting for peers to acknowledge them.
+    pub log_entries: Gauge,
     /// Objects received in delta frames.
     pub deltas_in: Counter,
     /// Objects sent in delta frames.
@@ -81,6 +83,7 @@ impl Metrics {
             connections_refused: Family::default(),
             collections: Gauge::default(),
             objects: Gauge::default(),
+            log_entries: Gauge::default(),
             deltas_in: Counter::default(),
             deltas_out: Counter::default(),
             frames_in: Counter::default(),
@@ -106,6 +109,11 @@ impl Metrics {
                 "objects",
                 "Objects held, over all collections",
                 &metrics.objects,
+            ),
+            (
+                "log_entries",
+                "Deltas held in logs until peers acknowledge them",
+                &metrics.log_entries,
             ),
             (
                 "resident_memory_bytes",

@@ -103,7 +103,7 @@ impl Default for RelayConfig {
     }
 }
 
-/// A running relay. Dropping it does not stop it: call [`Relay::shutdown`].
+/// A running relay. [`Relay::shutdown`] stops it and waits; dropping it stops it without waiting.
 pub struct Relay {
     addr: SocketAddr,
     shared: Arc<Shared>,
@@ -455,7 +455,10 @@ where
     };
     let first = match first {
         Ok(Ok(first)) => first,
-        Ok(Err(None)) => return,
+        Ok(Err(None)) => {
+            tracing::debug!(%remote, "closed before its handshake");
+            return;
+        }
         Ok(Err(Some((code, detail, close)))) => {
             let (code, detail, close) = refusal(code, detail, close);
             return refuse(socket, code, detail, close).await;

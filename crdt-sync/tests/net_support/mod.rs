@@ -78,7 +78,10 @@ impl RelayProcess {
             command.arg("--data-dir").arg(dir);
         }
         let mut child = command
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("RELAY_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("the relay binary starts");
