@@ -65,6 +65,8 @@ pub struct Hello {
     pub log_base: u64,
     /// The last sequence number the sender's log has assigned.
     pub log_head: u64,
+    /// The largest frame the sender accepts: the receiver sends no larger (0: no limit said).
+    pub max_frame_bytes: u64,
 }
 
 /// A delta-interval: the sender's log entries `from + 1 ..= to`, joined per object.

@@ -92,6 +92,9 @@ pub struct SessionConfig {
     pub max_frame_bytes: usize,
     /// How long an unacknowledged interval or handshake waits before it is sent again.
     pub retransmit_ms: u64,
+    /// How many bytes of delta frames may wait for the peer's acknowledgement; more waits
+    /// until acknowledgements come (at least one frame is always sent).
+    pub max_in_flight_bytes: usize,
     /// How long the handshake may take before the session gives up.
     pub handshake_timeout_ms: u64,
     /// How often this side starts anti-entropy (0: only on connect and when the peer lags).
@@ -112,6 +115,7 @@ impl Default for SessionConfig {
             authorizer: None,
             max_frame_bytes: 4 << 20,
             retransmit_ms: 1_000,
+            max_in_flight_bytes: 8 << 20,
             handshake_timeout_ms: 30_000,
             anti_entropy_every_ms: 60_000,
             round_timeout_ms: 10_000,
@@ -127,6 +131,7 @@ impl fmt::Debug for SessionConfig {
             .field("authorizer", &self.authorizer.as_ref().map(|_| "…"))
             .field("max_frame_bytes", &self.max_frame_bytes)
             .field("retransmit_ms", &self.retransmit_ms)
+            .field("max_in_flight_bytes", &self.max_in_flight_bytes)
             .field("handshake_timeout_ms", &self.handshake_timeout_ms)
             .field("anti_entropy_every_ms", &self.anti_entropy_every_ms)
             .field("round_timeout_ms", &self.round_timeout_ms)
@@ -178,6 +183,10 @@ pub struct SessionStats {
 struct Peer {
     replica: ReplicaId,
     access: Access,
+    /// The largest frame the peer accepts (its `Hello` says).
+    max_frame_bytes: usize,
+    /// Delta frames sent and not yet acknowledged: (last sequence number, bytes), oldest first.
+    in_flight: VecDeque<(u64, usize)>,
     sent: u64,
     acked: u64,
     last_sent_at: u64,
@@ -337,6 +346,7 @@ impl Session {
         };
         if peer.acked < peer.sent && now >= peer.last_sent_at.saturating_add(retransmit) {
             peer.sent = peer.acked;
+            peer.in_flight.clear();
         }
         let timeout = self.config.round_timeout_ms;
         self.rounds
@@ -432,6 +442,15 @@ impl Session {
         self.send_reconcile(message);
     }
 
+    /// The largest frame to send: this side's limit, or the peer's if smaller.
+    fn send_limit(&self) -> usize {
+        let peer = self
+            .peer
+            .as_ref()
+            .map_or(usize::MAX, |peer| peer.max_frame_bytes);
+        self.config.max_frame_bytes.min(peer)
+    }
+
     fn take_request_id(&mut self) -> u32 {
         let id = self.next_request;
         self.next_request = self.next_request.wrapping_add(1);
@@ -460,6 +479,7 @@ impl Session {
             token: self.config.token.clone(),
             log_base: collection.log().base(),
             log_head: collection.log().head(),
+            max_frame_bytes: self.config.max_frame_bytes as u64,
         }));
     }
 
@@ -517,9 +537,16 @@ impl Session {
         }
         collection.attach_peer(hello.replica);
         let progress = collection.progress(&hello.replica);
+        let peer_limit = usize::try_from(hello.max_frame_bytes).unwrap_or(usize::MAX);
         self.peer = Some(Peer {
             replica: hello.replica,
             access,
+            max_frame_bytes: if peer_limit == 0 {
+                usize::MAX
+            } else {
+                peer_limit
+            },
+            in_flight: VecDeque::new(),
             sent: progress.acked,
             acked: progress.acked,
             last_sent_at: now,
@@ -565,6 +592,13 @@ impl Session {
         let received = received.min(collection.log().head());
         peer.acked = peer.acked.max(received);
         peer.sent = peer.sent.max(peer.acked);
+        while peer
+            .in_flight
+            .front()
+            .is_some_and(|(last, _)| *last <= peer.acked)
+        {
+            peer.in_flight.pop_front();
+        }
         collection.record_acked(peer.replica, peer.acked);
     }
 
@@ -583,7 +617,9 @@ impl Session {
         if peer.sent >= log.head() {
             return;
         }
-        let budget = self.config.max_frame_bytes / 2;
+        let budget = self.config.max_frame_bytes.min(peer.max_frame_bytes) / 2;
+        let window = self.config.max_in_flight_bytes;
+        let mut in_flight: usize = peer.in_flight.iter().map(|(_, bytes)| bytes).sum();
         let replica = peer.replica;
         let mut frames = Vec::new();
         let mut from = peer.sent;
@@ -593,8 +629,15 @@ impl Session {
         for entry in log.since(peer.sent) {
             if size > 0 && size + entry.size > budget {
                 frames.push(interval(from, last, std::mem::take(&mut objects)));
+                peer.in_flight.push_back((last, size));
+                in_flight += size;
                 from = last;
                 size = 0;
+            }
+            // The window bounds what waits unacknowledged, so a burst of edits is paced by
+            // the peer's acknowledgements instead of piling up in queues.
+            if in_flight >= window {
+                break;
             }
             last = entry.seq;
             if entry.origin == Some(replica) {
@@ -611,7 +654,13 @@ impl Session {
                 }
             }
         }
-        frames.push(interval(from, last, objects));
+        if last > from {
+            frames.push(interval(from, last, objects));
+            peer.in_flight.push_back((last, size));
+        }
+        if frames.is_empty() {
+            return;
+        }
         peer.sent = last;
         peer.last_sent_at = now;
         self.stats.delta_frames_out += frames.len() as u64;
@@ -704,7 +753,7 @@ impl Session {
         reply_to: Option<u32>,
         answer: reconcile::Answer,
     ) {
-        let parts = split_answer(answer, self.config.max_frame_bytes / 2);
+        let parts = split_answer(answer, self.send_limit() / 2);
         let count = u16::try_from(parts.len()).unwrap_or(u16::MAX);
         let head = collection.log().head();
         for (index, part) in parts.into_iter().enumerate() {

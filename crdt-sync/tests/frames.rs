@@ -141,6 +141,7 @@ fn another_protocol_version_is_refused() {
         token: String::new(),
         log_base: 0,
         log_head: 0,
+        max_frame_bytes: 0,
     }))
     .unwrap();
     frame[0] = PROTOCOL_VERSION + 1;
@@ -160,6 +161,7 @@ fn hello_frame(collection: &str, token: &str) -> Vec<u8> {
         token: token.into(),
         log_base: 0,
         log_head: 0,
+        max_frame_bytes: 0,
     }))
     .unwrap()
 }

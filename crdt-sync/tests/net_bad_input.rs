@@ -76,6 +76,7 @@ fn hello(replica: u128, collection: &str, token: &str) -> Message {
         token: token.into(),
         log_base: 0,
         log_head: 0,
+        max_frame_bytes: 0,
     })
 }
 
@@ -384,6 +385,7 @@ async fn truncated_hello_frames_are_malformed() {
         token: "some-token".into(),
         log_base: 300,
         log_head: 70_000,
+        max_frame_bytes: 0,
     }));
     let cuts = [
         1,

@@ -1,6 +1,7 @@
 //! Random workloads on every object type through the seeded faulty network: after healing, every
 //! replica holds the join of every update made.
 
+use crdt_sync::session::SessionConfig;
 use crdt_sync::simulation::{SimConfig, SimReport, Simulation};
 
 fn run(config: SimConfig) -> SimReport {
@@ -27,6 +28,11 @@ fn hundreds_of_seeds_converge_through_loss_duplication_partitions_and_restarts()
             restart_every_ms: [0, 250, 500, 130][(seed % 5 % 4) as usize],
             ops: 80,
             objects: 8 + (seed % 9) as usize,
+            // Every other run paces gossip with a window of a few deltas.
+            session: SessionConfig {
+                max_in_flight_bytes: if seed % 2 == 0 { 64 } else { 8 << 20 },
+                ..SimConfig::default().session
+            },
             ..SimConfig::default()
         });
         lost += report.lost;

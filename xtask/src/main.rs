@@ -39,6 +39,16 @@ const TEST_STEPS: &[Step] = &[
         what: "crdt-core builds without std (no_std + alloc)",
         args: &["build", "--package", "crdt-core", "--no-default-features"],
     },
+    Step {
+        what: "crdt-sync's sans-IO core builds without the network layer",
+        args: &[
+            "build",
+            "--package",
+            "crdt-sync",
+            "--no-default-features",
+            "--lib",
+        ],
+    },
 ];
 
 /// Until the web demo exists, the demo is the terminal shopping cart example.

@@ -63,9 +63,13 @@ struct Args {
     #[arg(long, default_value_t = NetLimits::default().max_object_bytes)]
     max_object_bytes: usize,
 
-    /// The most bytes queued for one connection; a peer that reads slower is disconnected.
+    /// The most bytes queued for one connection; while it is full, nothing more is sent there.
     #[arg(long, default_value_t = NetLimits::default().max_queue_bytes)]
     max_queue_bytes: usize,
+
+    /// Disconnect a peer whose full queue has not drained for this many seconds.
+    #[arg(long, default_value_t = NetLimits::default().max_write_stall.as_secs())]
+    max_write_stall_secs: u64,
 
     /// Close a connection silent (no frame, no pong) for this many seconds.
     #[arg(long, default_value_t = NetLimits::default().idle_timeout.as_secs())]
@@ -128,7 +132,7 @@ fn main() -> ExitCode {
         };
         // Scripts and tests read the bound address (the port may have been 0) from this line.
         println!("crdt-relay listening on http://{}", relay.local_addr());
-        let _ = tokio::signal::ctrl_c().await;
+        shutdown_signal().await;
         tracing::info!("shutting down");
         relay.shutdown().await;
         ExitCode::SUCCESS
@@ -148,6 +152,7 @@ fn config(args: &Args) -> Result<RelayConfig, String> {
         max_objects: args.max_objects,
         max_object_bytes: args.max_object_bytes,
         max_queue_bytes: args.max_queue_bytes,
+        max_write_stall: Duration::from_secs(args.max_write_stall_secs),
         idle_timeout: Duration::from_secs(args.idle_timeout_secs),
         handshake_timeout: Duration::from_secs(args.handshake_timeout_secs),
         max_connections: args.max_connections,
@@ -164,4 +169,20 @@ fn config(args: &Args) -> Result<RelayConfig, String> {
         limits,
         anti_entropy_every_ms: args.anti_entropy_secs.saturating_mul(1000),
     })
+}
+
+/// Waits for Ctrl-C, or SIGTERM (what service managers and `kill` send).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -115,7 +115,7 @@ impl Client {
         let replica = config.replica.unwrap_or_else(ReplicaId::random);
         let mut collection = Collection::new(config.collection.clone(), replica);
         collection.set_limits(config.limits.collection_limits());
-        let hub = Hub::spawn(collection, None, config.limits.max_queue_bytes, None);
+        let (hub, _) = Hub::spawn(collection, None, &config.limits, None);
         let status = watch::Sender::new(LinkStatus::Offline(None));
         let (online, wanted) = watch::channel(config.online);
         let session = SessionConfig {

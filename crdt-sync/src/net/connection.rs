@@ -154,6 +154,7 @@ pub(crate) async fn run<S>(
     let (sink, stream) = socket.split();
     let writer = tokio::spawn(write_loop(
         sink,
+        hub.clone(),
         outbox,
         queued,
         stop.clone(),
@@ -247,6 +248,7 @@ where
 /// stop has one) and a close; gives the sink back for the linger.
 async fn write_loop<S>(
     mut sink: SplitSink<WebSocketStream<S>, WsMessage>,
+    hub: Hub,
     mut outbox: mpsc::UnboundedReceiver<Out>,
     queued: Arc<AtomicUsize>,
     stop: watch::Sender<Option<Stop>>,
@@ -265,7 +267,13 @@ where
             _ = stopped.changed() => break,
             next = outbox.recv() => match next {
                 Some(Out::Frame(frame)) => {
-                    queued.fetch_sub(frame.len(), Ordering::Relaxed);
+                    let before = queued.fetch_sub(frame.len(), Ordering::Relaxed);
+                    if before >= limits.max_queue_bytes
+                        && before - frame.len() < limits.max_queue_bytes
+                    {
+                        // The hub stopped making frames for this peer while it was full.
+                        hub.local_edit();
+                    }
                     WsMessage::Binary(frame.into())
                 }
                 // The session closed after its error frame, or the hub is gone.

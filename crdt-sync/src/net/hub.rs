@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use crate::collection::Collection;
 use crate::message::ErrorCode;
+use crate::net::limits::NetLimits;
 use crate::net::metrics::Metrics;
 use crate::net::store::Store;
 use crate::session::{CloseReason, Session, SessionConfig, SessionStats};
@@ -96,6 +97,8 @@ struct Link {
     stop: watch::Sender<Option<Stop>>,
     status: Option<watch::Sender<LinkStatus>>,
     reported: SessionStats,
+    /// Since when the queue has been full without draining below the limit.
+    full_since: Option<Instant>,
 }
 
 struct Runner {
@@ -104,6 +107,7 @@ struct Runner {
     store: Option<Store>,
     links: BTreeMap<ConnId, Link>,
     max_queue_bytes: usize,
+    max_write_stall: Duration,
     metrics: Option<Arc<Metrics>>,
     objects_reported: usize,
     log_reported: usize,
@@ -111,13 +115,14 @@ struct Runner {
 }
 
 impl Hub {
-    /// Starts the hub of `collection`, writing to `store` if given.
+    /// Starts the hub of `collection`, writing to `store` if given. The task ends (and the
+    /// store closes) once every handle is gone.
     pub(crate) fn spawn(
         collection: Collection,
         store: Option<Store>,
-        max_queue_bytes: usize,
+        limits: &NetLimits,
         metrics: Option<Arc<Metrics>>,
-    ) -> Self {
+    ) -> (Self, tokio::task::JoinHandle<()>) {
         let (events, receiver) = mpsc::channel(INBOX);
         let shared = Arc::new(Shared {
             collection: Mutex::new(collection),
@@ -128,14 +133,15 @@ impl Hub {
             shared: shared.clone(),
             store,
             links: BTreeMap::new(),
-            max_queue_bytes,
+            max_queue_bytes: limits.max_queue_bytes,
+            max_write_stall: limits.max_write_stall,
             metrics,
             objects_reported: 0,
             log_reported: 0,
             epoch: Instant::now(),
         };
-        tokio::spawn(runner.run());
-        Self { events, shared }
+        let task = tokio::spawn(runner.run());
+        (Self { events, shared }, task)
     }
 
     /// Locks the collection (briefly: the hub waits for it).
@@ -241,6 +247,7 @@ impl Runner {
                         stop,
                         status,
                         reported: SessionStats::default(),
+                        full_since: None,
                     },
                 );
                 true
@@ -273,9 +280,16 @@ impl Runner {
     }
 
     fn next_wake(&self) -> Option<u64> {
+        let stall = u64::try_from(self.max_write_stall.as_millis()).unwrap_or(u64::MAX);
+        let stalls = self.links.values().filter_map(|link| {
+            let since = link.full_since?;
+            let at = since.saturating_duration_since(self.epoch).as_millis();
+            Some(u64::try_from(at).unwrap_or(u64::MAX).saturating_add(stall))
+        });
         self.links
             .values()
             .filter_map(|link| link.session.poll_timeout())
+            .chain(stalls)
             .min()
     }
 
@@ -306,30 +320,36 @@ impl Runner {
         let mut collection = lock(&self.shared);
         let mut finished = Vec::new();
         for (conn, link) in &mut self.links {
-            let mut overloaded = false;
-            while let Some(frame) = link.session.poll_transmit(&mut collection, now) {
-                let size = frame.len();
-                if link.queued.fetch_add(size, Ordering::Relaxed) + size > self.max_queue_bytes {
-                    overloaded = true;
+            // A full queue stops the pulling (and the session packs nothing meanwhile); the
+            // writer wakes the hub when it drains. A queue that stays full is a peer that does
+            // not read.
+            if link.queued.load(Ordering::Relaxed) < self.max_queue_bytes {
+                link.full_since = None;
+            }
+            while link.queued.load(Ordering::Relaxed) < self.max_queue_bytes {
+                let Some(frame) = link.session.poll_transmit(&mut collection, now) else {
                     break;
-                }
+                };
+                link.queued.fetch_add(frame.len(), Ordering::Relaxed);
                 if link.out.send(Out::Frame(frame)).is_err() {
                     break;
                 }
             }
-            if overloaded {
-                tracing::warn!(conn, "a peer reads too slowly; disconnecting it");
-                let _ = link.stop.send(Some(Stop {
-                    error: Some((
-                        ErrorCode::Overloaded,
-                        format!(
-                            "more than {} bytes waited for this peer to read",
-                            self.max_queue_bytes
-                        ),
-                    )),
-                }));
-                finished.push((*conn, Some("the peer read too slowly".to_owned())));
-                continue;
+            if link.queued.load(Ordering::Relaxed) >= self.max_queue_bytes {
+                let since = *link.full_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= self.max_write_stall {
+                    tracing::warn!(conn, "a peer does not read; disconnecting it");
+                    let detail = format!(
+                        "{} bytes waited unread for {} ms",
+                        link.queued.load(Ordering::Relaxed),
+                        self.max_write_stall.as_millis()
+                    );
+                    let _ = link.stop.send(Some(Stop {
+                        error: Some((ErrorCode::Overloaded, detail)),
+                    }));
+                    finished.push((*conn, Some("the peer read too slowly".to_owned())));
+                    continue;
+                }
             }
             if let Some(reason) = link.session.close_reason() {
                 let _ = link.out.send(Out::Close);

@@ -13,7 +13,8 @@
 //! Every limit has a default fit for a relay on a small machine, and every one is enforced
 //! with a clear error frame before the connection closes: a frame over `max_frame_bytes`
 //! (`FrameTooLarge`), an update past `max_objects` or `max_object_bytes` (`LimitExceeded`), a
-//! peer that lets more than `max_queue_bytes` pile up unread (`Overloaded`), silence longer than
+//! peer whose queue stays full (`max_queue_bytes`) for `max_write_stall` (`Overloaded`; a full
+//! queue pauses what is sent to that peer, so memory stays bounded meanwhile), silence longer than
 //! `idle_timeout` (`Timeout`; both ends ping every third of it, so only a dead or stuck peer is
 //! cut), and connections or collections past their caps (refused before any state is touched).
 
@@ -30,8 +31,12 @@ pub struct NetLimits {
     pub max_objects: usize,
     /// The largest canonical encoding of one object, in bytes.
     pub max_object_bytes: usize,
-    /// The most bytes queued for one connection before it is cut as too slow a reader.
+    /// The most bytes queued for one connection; while it is full, nothing more is made for
+    /// that peer.
     pub max_queue_bytes: usize,
+    /// How long a full queue may go without the peer reading from it before the peer is cut
+    /// as too slow a reader.
+    pub max_write_stall: Duration,
     /// How long a connection may stay silent (no frame, no pong) before it is closed.
     pub idle_timeout: Duration,
     /// How long a new connection may take to send its handshake.
@@ -49,6 +54,7 @@ impl Default for NetLimits {
             max_objects: 100_000,
             max_object_bytes: 1 << 20,
             max_queue_bytes: 16 << 20,
+            max_write_stall: Duration::from_secs(15),
             idle_timeout: Duration::from_secs(60),
             handshake_timeout: Duration::from_secs(10),
             max_connections: 10_000,

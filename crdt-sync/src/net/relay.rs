@@ -117,6 +117,8 @@ struct Shared {
     collections: Mutex<HashMap<String, Hub>>,
     metrics: Arc<Metrics>,
     connections: AtomicUsize,
+    connection_ended: tokio::sync::Notify,
+    hub_tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
     shutdown: watch::Receiver<bool>,
     peer_links: std::sync::Mutex<Vec<watch::Sender<bool>>>,
 }
@@ -150,6 +152,8 @@ impl Relay {
             collections: Mutex::new(HashMap::new()),
             metrics: Arc::new(Metrics::new()),
             connections: AtomicUsize::new(0),
+            connection_ended: tokio::sync::Notify::new(),
+            hub_tasks: std::sync::Mutex::new(Vec::new()),
             shutdown: shutdown_receiver.clone(),
             peer_links: std::sync::Mutex::new(Vec::new()),
             config,
@@ -206,7 +210,8 @@ impl Relay {
         let _ = self.server.await;
     }
 
-    /// Stops accepting, closes every connection and peer link, and waits for the server.
+    /// Stops accepting, closes every connection and peer link, and waits until every
+    /// collection's store is closed, so the data directory can be opened again at once.
     /// Everything acknowledged is already on disk; nothing is left to flush.
     pub async fn shutdown(self) {
         self.shutdown.send_replace(true);
@@ -217,6 +222,27 @@ impl Relay {
             .clear();
         self.shared.collections.lock().await.clear();
         let _ = self.server.await;
+        // Connections close within their linger time; a bounded wait, not a hang.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.shared.connections.load(Ordering::Relaxed) > 0 {
+            let ended = self.shared.connection_ended.notified();
+            if tokio::time::timeout_at(deadline, ended).await.is_err() {
+                tracing::warn!("connections still open at shutdown");
+                break;
+            }
+        }
+        let hubs = std::mem::take(
+            &mut *self
+                .shared
+                .hub_tasks
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for hub in hubs {
+            if tokio::time::timeout_at(deadline, hub).await.is_err() {
+                tracing::warn!("a collection was still in use at shutdown");
+            }
+        }
     }
 }
 
@@ -259,12 +285,11 @@ impl Shared {
             log_head = collection.log().head(),
             "collection opened"
         );
-        let hub = Hub::spawn(
-            collection,
-            store,
-            limits.max_queue_bytes,
-            Some(self.metrics.clone()),
-        );
+        let (hub, task) = Hub::spawn(collection, store, &limits, Some(self.metrics.clone()));
+        self.hub_tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(task);
         self.metrics.collections.inc();
         collections.insert(name.to_owned(), hub.clone());
         for endpoint in &self.peer_endpoints {
@@ -343,6 +368,7 @@ impl Drop for ConnectionSlot {
     fn drop(&mut self) {
         self.0.connections.fetch_sub(1, Ordering::Relaxed);
         self.0.metrics.connections.dec();
+        self.0.connection_ended.notify_waiters();
     }
 }
 
