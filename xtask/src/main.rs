@@ -51,16 +51,16 @@ const TEST_STEPS: &[Step] = &[
     },
 ];
 
-/// Until the web demo exists, the demo is the terminal shopping cart example.
+/// Until the web demo exists, the demo is a terminal shopping cart shared through a relay.
 const DEMO_STEPS: &[Step] = &[Step {
-    what: "three replicas edit one shopping cart while partitioned, then converge",
+    what: "a relay and three clients share a shopping cart; one edits offline, all converge",
     args: &[
         "run",
         "--quiet",
         "--package",
-        "crdt-core",
+        "crdt-sync",
         "--example",
-        "shopping_cart",
+        "relay_cart",
     ],
 }];
 
