@@ -81,6 +81,8 @@ impl Default for Limits {
 impl Collection {
     /// How many deltas the log holds at most by default, whatever peers have acknowledged.
     pub const DEFAULT_MAX_LOG_ENTRIES: usize = 100_000;
+    /// How many peers' progress records are kept (ids come from peers: this bounds them).
+    pub const MAX_PEERS: usize = 10_000;
 
     /// An empty collection held by `replica`.
     pub fn new(name: impl Into<String>, replica: ReplicaId) -> Self {
@@ -317,7 +319,21 @@ impl Collection {
 
     /// Registers `peer` (if new) as connected through one more session: the log keeps deltas
     /// for it from now on.
+    /// At most [`Collection::MAX_PEERS`] records are kept: a new peer beyond it evicts the
+    /// record of a detached peer, which is then repaired by anti-entropy if it returns.
     pub fn attach_peer(&mut self, peer: ReplicaId) {
+        if !self.peers.contains_key(&peer) && self.peers.len() >= Self::MAX_PEERS {
+            // The detached peer furthest behind is the one holding the log back most.
+            let evicted = self
+                .peers
+                .iter()
+                .filter(|(id, _)| !self.attached.contains_key(id))
+                .min_by_key(|(_, progress)| progress.acked)
+                .map(|(id, _)| *id);
+            if let Some(evicted) = evicted {
+                self.peers.remove(&evicted);
+            }
+        }
         self.peers.entry(peer).or_default();
         *self.attached.entry(peer).or_default() += 1;
     }
@@ -348,7 +364,11 @@ impl Collection {
     /// it is joined, so a refused frame changes nothing.
     pub fn check_remote(&self, objects: &[(ObjectId, Object)]) -> Result<(), SyncError> {
         let mut new_objects = 0;
+        let mut seen = BTreeSet::new();
         for (id, delta) in objects {
+            if !seen.insert(id) {
+                return Err(SyncError::DuplicateObject { id: id.to_string() });
+            }
             let Some(object) = self.objects.get(id) else {
                 new_objects += 1;
                 if encoded_size(delta) > self.limits.max_object_bytes {
@@ -387,14 +407,16 @@ impl Collection {
     }
 
     fn trim_log(&mut self) {
-        let keep_all = self.keep_log_for_detached;
-        let all_acked = self
-            .peers
-            .iter()
-            .filter(|(peer, _)| keep_all || self.attached.contains_key(peer))
-            .map(|(_, progress)| progress.acked)
-            .min()
-            .unwrap_or(self.log.head());
+        let all_acked = if self.keep_log_for_detached {
+            self.peers.values().map(|progress| progress.acked).min()
+        } else {
+            self.attached
+                .keys()
+                .filter_map(|peer| self.peers.get(peer))
+                .map(|progress| progress.acked)
+                .min()
+        }
+        .unwrap_or(self.log.head());
         let over_cap = self.log.len().saturating_sub(self.max_log_entries) as u64;
         self.log
             .truncate_through(all_acked.max(self.log.base() + over_cap));

@@ -10,6 +10,7 @@
 //!     token: String::new(),
 //!     log_base: 0,
 //!     log_head: 0,
+//!     max_frame_bytes: 1 << 20,
 //! });
 //! let frame = encode_frame(&hello).unwrap();
 //! assert_eq!(decode_frame(&frame, 1 << 20).unwrap(), hello);

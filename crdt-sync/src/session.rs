@@ -579,7 +579,10 @@ impl Session {
                 return self.fail(update_error_code(&error), format!("object {id}: {error}"));
             }
         }
-        if deltas.from <= collection.progress(&replica).received {
+        // A reader's log is nothing to this side, and its replica id is only its word: its
+        // intervals must not move the record of a writer it might be pretending to be.
+        if peer.access == Access::ReadWrite && deltas.from <= collection.progress(&replica).received
+        {
             collection.record_received(replica, deltas.to);
         }
         self.ack_due = true;
@@ -736,7 +739,7 @@ impl Session {
         };
         if round.outstanding.is_empty() {
             if round.rooted {
-                if let Some(head) = round.oldest_peer_head {
+                if let Some(head) = round.oldest_peer_head.filter(|_| may_write) {
                     self.ack_due |= collection.record_received(replica, head);
                 }
                 self.stats.rounds_completed += 1;

@@ -41,6 +41,11 @@ pub enum SyncError {
         /// The most objects allowed.
         limit: usize,
     },
+    /// A frame that names one object twice (honest peers join deltas per object).
+    DuplicateObject {
+        /// The object's id.
+        id: String,
+    },
     /// A delta too large to fit in one frame.
     DeltaTooLarge {
         /// Its encoded size.
@@ -77,6 +82,9 @@ impl fmt::Display for SyncError {
                 f,
                 "the update would create an object beyond the limit of {limit} per collection"
             ),
+            Self::DuplicateObject { id } => {
+                write!(f, "the frame names object {id:?} more than once")
+            }
             Self::DeltaTooLarge { size, limit } => write!(
                 f,
                 "a delta of {size} bytes does not fit in a frame (at most {limit}); split the edit"

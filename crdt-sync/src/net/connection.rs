@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
@@ -152,19 +152,19 @@ pub(crate) async fn run<S>(
         return;
     }
     let (sink, stream) = socket.split();
-    let writer = tokio::spawn(write_loop(
-        sink,
-        hub.clone(),
-        outbox,
+    let pipe = Arc::new(Pipe {
+        conn,
+        hub,
         queued,
-        stop.clone(),
-        stopped.clone(),
+        drained: Notify::new(),
+        stop,
         limits,
-    ));
-    let stream = read_loop(stream, &hub, conn, &stop, stopped, limits).await;
-    stop_once(&stop, None);
+    });
+    let writer = tokio::spawn(write_loop(sink, pipe.clone(), outbox, stopped.clone()));
+    let stream = read_loop(stream, &pipe, stopped).await;
+    stop_once(&pipe.stop, None);
     let sink = writer.await;
-    hub.send(Event::Closed(conn)).await;
+    pipe.hub.send(Event::Closed(conn)).await;
     if let Ok(sink) = sink
         && let Ok(socket) = stream.reunite(sink)
     {
@@ -174,7 +174,7 @@ pub(crate) async fn run<S>(
 
 /// Stops the connection with `error` unless it is already stopping (the first cause is the
 /// one the peer is told).
-fn stop_once(stop: &watch::Sender<Option<Stop>>, error: Option<(ErrorCode, String)>) {
+pub(crate) fn stop_once(stop: &watch::Sender<Option<Stop>>, error: Option<(ErrorCode, String)>) {
     stop.send_if_modified(|current| {
         let first = current.is_none();
         if first {
@@ -199,17 +199,57 @@ where
     .await;
 }
 
+/// Waits until the connection's queue has room; false if the connection stops first.
+async fn wait_for_room(
+    queued: &AtomicUsize,
+    drained: &Notify,
+    stopped: &mut watch::Receiver<Option<Stop>>,
+    max: usize,
+) -> bool {
+    loop {
+        let notified = drained.notified();
+        tokio::pin!(notified);
+        // Registered before the check, so a drain between the two is not missed.
+        notified.as_mut().enable();
+        if queued.load(Ordering::Relaxed) < max {
+            return true;
+        }
+        tokio::select! {
+            _ = stopped.changed() => return false,
+            () = notified => {}
+        }
+    }
+}
+
+/// What the reader and the writer of one connection share.
+struct Pipe {
+    conn: ConnId,
+    hub: Hub,
+    /// Bytes queued for the writer.
+    queued: Arc<AtomicUsize>,
+    /// Signalled when the queue drains below its limit.
+    drained: Notify,
+    stop: watch::Sender<Option<Stop>>,
+    limits: NetLimits,
+}
+
 async fn read_loop<S>(
     mut stream: SplitStream<WebSocketStream<S>>,
-    hub: &Hub,
-    conn: ConnId,
-    stop: &watch::Sender<Option<Stop>>,
+    pipe: &Pipe,
     mut stopped: watch::Receiver<Option<Stop>>,
-    limits: NetLimits,
 ) -> SplitStream<WebSocketStream<S>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let Pipe {
+        conn,
+        hub,
+        queued,
+        drained,
+        stop,
+        limits,
+    } = pipe;
+    let (conn, limits) = (*conn, *limits);
     let mut deadline = Instant::now() + limits.idle_timeout;
     loop {
         let message = tokio::select! {
@@ -224,9 +264,14 @@ where
         deadline = Instant::now() + limits.idle_timeout;
         match classify(message) {
             Incoming::Frame(bytes) => {
+                // A peer that does not read what it asked for gets nothing more read from it
+                // (TCP pushes back on it), so its requests cannot pile up answers here.
+                if !wait_for_room(queued, drained, &mut stopped, limits.max_queue_bytes).await {
+                    break;
+                }
                 let delivered = tokio::select! {
                     _ = stopped.changed() => false,
-                    sent = hub.send(Event::Frame(conn, bytes.to_vec())) => sent,
+                    sent = hub.send_frame(conn, bytes.to_vec()) => sent,
                 };
                 if !delivered {
                     break;
@@ -248,16 +293,21 @@ where
 /// stop has one) and a close; gives the sink back for the linger.
 async fn write_loop<S>(
     mut sink: SplitSink<WebSocketStream<S>, WsMessage>,
-    hub: Hub,
+    pipe: Arc<Pipe>,
     mut outbox: mpsc::UnboundedReceiver<Out>,
-    queued: Arc<AtomicUsize>,
-    stop: watch::Sender<Option<Stop>>,
     mut stopped: watch::Receiver<Option<Stop>>,
-    limits: NetLimits,
 ) -> SplitSink<WebSocketStream<S>, WsMessage>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let Pipe {
+        hub,
+        queued,
+        drained,
+        stop,
+        limits,
+        ..
+    } = &*pipe;
     let mut ping = tokio::time::interval(limits.idle_timeout / 3);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ping.tick().await;
@@ -271,14 +321,16 @@ where
                     if before >= limits.max_queue_bytes
                         && before - frame.len() < limits.max_queue_bytes
                     {
-                        // The hub stopped making frames for this peer while it was full.
+                        // The hub stopped making frames for this peer, and the reader stopped
+                        // reading from it, while the queue was full.
                         hub.local_edit();
+                        drained.notify_waiters();
                     }
                     WsMessage::Binary(frame.into())
                 }
                 // The session closed after its error frame, or the hub is gone.
                 Some(Out::Close) | None => {
-                    stop_once(&stop, None);
+                    stop_once(stop, None);
                     let close = WsMessage::Close(Some(CloseFrame {
                         code: CloseCode::Policy,
                         reason: "session closed".into(),
@@ -294,7 +346,7 @@ where
             sent = sink.send(message) => sent,
         };
         if sent.is_err() {
-            stop_once(&stop, None);
+            stop_once(stop, None);
             return sink;
         }
     }

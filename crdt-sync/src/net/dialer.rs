@@ -4,7 +4,7 @@
 //! Clients use it to reach their relay and relays to reach their `--peer`s. Each connection
 //! opens a fresh session on the same collection, so everything edited while offline is still
 //! in the log (or repaired by anti-entropy) and goes out on reconnect. The backoff starts over
-//! once a handshake succeeds, so a refused or flapping peer is retried ever more slowly, up to
+//! once a link gets in sync, so a refused or flapping peer is retried ever more slowly, up to
 //! the maximum, while a healthy one that drops is redialled at once.
 
 use std::time::Duration;
@@ -19,6 +19,9 @@ use crate::net::limits::NetLimits;
 use crate::net::net_error::NetError;
 use crate::session::SessionConfig;
 use crate::simulation::SimRng;
+
+/// How long a connection must last to count as healthy, resetting the backoff.
+const HEALTHY: Duration = Duration::from_secs(1);
 
 /// How a dialer retries.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -141,13 +144,20 @@ pub(crate) async fn run(hub: Hub, mut dial: Dial) {
                     (stop.clone(), stopped),
                 );
                 tokio::pin!(connection);
+                let connected_at = tokio::time::Instant::now();
                 loop {
                     tokio::select! {
-                        () = &mut connection => break,
+                        () = &mut connection => {
+                            // A link that got in sync, or stayed up a while, was healthy; one
+                            // refused right after its handshake (a read-only write, a limit)
+                            // keeps backing off.
+                            if connected_at.elapsed() >= HEALTHY {
+                                attempt = 0;
+                            }
+                            break;
+                        }
                         changed = status.changed() => {
-                            if changed.is_ok()
-                                && matches!(*status.borrow(), LinkStatus::Syncing | LinkStatus::Synced)
-                            {
+                            if changed.is_ok() && *status.borrow() == LinkStatus::Synced {
                                 attempt = 0;
                             }
                         }

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::time::Instant;
 
 use crate::collection::Collection;
@@ -26,7 +26,9 @@ use crate::session::{CloseReason, Session, SessionConfig, SessionStats};
 /// How many events the hub handles before it commits and transmits.
 const BATCH: usize = 1024;
 /// How many events may wait for the hub; senders wait beyond it (backpressure to the sockets).
-const INBOX: usize = 4096;
+const INBOX: usize = 1024;
+/// How many bytes of frames may wait for the hub (or two frames, if more).
+const INBOX_BYTES: usize = 32 << 20;
 
 /// Identifies a connection to its hub.
 pub(crate) type ConnId = u64;
@@ -73,7 +75,8 @@ pub(crate) struct Attach {
 
 pub(crate) enum Event {
     Open(Box<Attach>),
-    Frame(ConnId, Vec<u8>),
+    /// A frame, holding its bytes' share of the inbox budget until it is handled.
+    Frame(ConnId, Vec<u8>, OwnedSemaphorePermit),
     Closed(ConnId),
     Local,
 }
@@ -82,6 +85,7 @@ pub(crate) enum Event {
 #[derive(Clone)]
 pub(crate) struct Hub {
     events: mpsc::Sender<Event>,
+    inbox_bytes: Arc<Semaphore>,
     shared: Arc<Shared>,
 }
 
@@ -141,7 +145,16 @@ impl Hub {
             epoch: Instant::now(),
         };
         let task = tokio::spawn(runner.run());
-        (Self { events, shared }, task)
+        let budget = INBOX_BYTES.max(2 * limits.max_frame_bytes);
+        let inbox_bytes = Arc::new(Semaphore::new(budget));
+        (
+            Self {
+                events,
+                inbox_bytes,
+                shared,
+            },
+            task,
+        )
     }
 
     /// Locks the collection (briefly: the hub waits for it).
@@ -158,6 +171,17 @@ impl Hub {
     /// Sends an event, waiting while the inbox is full; false if the hub has stopped.
     pub(crate) async fn send(&self, event: Event) -> bool {
         self.events.send(event).await.is_ok()
+    }
+
+    /// Passes a frame in once the inbox's byte budget has room for it (frames waiting for the
+    /// hub hold at most that many bytes, however many connections send); false if the hub
+    /// has stopped.
+    pub(crate) async fn send_frame(&self, conn: ConnId, frame: Vec<u8>) -> bool {
+        let size = u32::try_from(frame.len()).unwrap_or(u32::MAX);
+        let Ok(permit) = self.inbox_bytes.clone().acquire_many_owned(size).await else {
+            return false;
+        };
+        self.send(Event::Frame(conn, frame, permit)).await
     }
 
     /// A receiver that changes whenever frames from peers were handled.
@@ -213,6 +237,9 @@ impl Runner {
                 self.shared.remote_changes.send_modify(|count| *count += 1);
             }
         }
+        // The store closes before the inbox does, so whoever sees this hub stopped can
+        // reopen the store at once.
+        self.store = None;
     }
 
     /// Handles one event; says whether it may have changed the collection from outside.
@@ -252,7 +279,7 @@ impl Runner {
                 );
                 true
             }
-            Event::Frame(conn, frame) => {
+            Event::Frame(conn, frame, _permit) => {
                 if let Some(link) = self.links.get_mut(&conn) {
                     let mut collection = lock(&self.shared);
                     link.session.handle_frame(&mut collection, &frame, now);
@@ -351,9 +378,14 @@ impl Runner {
                     continue;
                 }
             }
-            if let Some(reason) = link.session.close_reason() {
+            if let Some(reason) = link.session.close_reason().map(describe) {
+                // A closed session holds only its error frame: it goes out whatever the queue.
+                while let Some(frame) = link.session.poll_transmit(&mut collection, now) {
+                    link.queued.fetch_add(frame.len(), Ordering::Relaxed);
+                    let _ = link.out.send(Out::Frame(frame));
+                }
                 let _ = link.out.send(Out::Close);
-                finished.push((*conn, Some(describe(reason))));
+                finished.push((*conn, Some(reason)));
                 continue;
             }
             if let Some(status) = &link.status {

@@ -85,6 +85,9 @@ impl NetLimits {
                 2 * (self.max_object_bytes + Self::FRAME_OVERHEAD)
             ));
         }
+        if self.max_frame_bytes > 1 << 30 {
+            return Err("the frame limit must be at most 1 GiB".into());
+        }
         if self.max_queue_bytes < self.max_frame_bytes {
             return Err("the queue limit must hold at least one frame".into());
         }

@@ -18,6 +18,8 @@ pub enum NetError {
     BadConfig(String),
     /// The relay holds as many collections as it may.
     TooManyCollections(usize),
+    /// A collection this relay does not hold, asked for by a peer that may not create it.
+    UnknownCollection(String),
     /// A socket or file operation failed.
     Io(std::io::Error),
     /// The store failed.
@@ -37,6 +39,10 @@ impl fmt::Display for NetError {
                     "the relay already holds its limit of {limit} collections"
                 )
             }
+            Self::UnknownCollection(name) => write!(
+                f,
+                "no collection {name:?} here, and a read-only token cannot create one"
+            ),
             Self::Io(error) => write!(f, "{error}"),
             Self::Store(error) => write!(f, "{error}"),
         }

@@ -58,9 +58,9 @@ use tower_http::services::ServeDir;
 use crate::collection::Collection;
 use crate::message::{ErrorCode, Message, decode_frame};
 use crate::net::access::AccessRules;
-use crate::net::connection::{self, Incoming, classify, refuse, ws_config};
+use crate::net::connection::{self, Incoming, classify, refuse, stop_once, ws_config};
 use crate::net::dialer::{self, Backoff, Dial, endpoint};
-use crate::net::hub::{Hub, LinkStatus, Stop};
+use crate::net::hub::{Hub, LinkStatus};
 use crate::net::limits::NetLimits;
 use crate::net::metrics::Metrics;
 use crate::net::net_error::{NetError, validate_collection_name};
@@ -161,7 +161,7 @@ impl Relay {
         if let Some(dir) = shared.config.data_dir.clone() {
             std::fs::create_dir_all(&dir)?;
             for name in stored_collections(&dir)? {
-                shared.open(&name).await?;
+                shared.open(&name, false).await?;
             }
         }
         let mut router = Router::new()
@@ -224,8 +224,14 @@ impl Relay {
         let _ = self.server.await;
         // Connections close within their linger time; a bounded wait, not a hang.
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-        while self.shared.connections.load(Ordering::Relaxed) > 0 {
+        loop {
             let ended = self.shared.connection_ended.notified();
+            tokio::pin!(ended);
+            // Registered before the count is read, so the last connection cannot slip by.
+            ended.as_mut().enable();
+            if self.shared.connections.load(Ordering::Relaxed) == 0 {
+                break;
+            }
             if tokio::time::timeout_at(deadline, ended).await.is_err() {
                 tracing::warn!("connections still open at shutdown");
                 break;
@@ -247,9 +253,14 @@ impl Relay {
 }
 
 impl Shared {
-    /// The hub of `name`, opened (and peered) on first use.
-    async fn open(self: &Arc<Self>, name: &str) -> Result<Hub, NetError> {
+    /// The hub of `name`, opened (and peered) on first use; created only if `create`.
+    async fn open(self: &Arc<Self>, name: &str, create: bool) -> Result<Hub, NetError> {
         let mut collections = self.collections.lock().await;
+        if *self.shutdown.borrow() {
+            return Err(NetError::Io(std::io::Error::other(
+                "the relay is shutting down",
+            )));
+        }
         match collections.get(name) {
             // A hub stops only when its store failed: reopen the store.
             Some(hub) if hub.is_stopped() => {
@@ -260,12 +271,27 @@ impl Shared {
             None => {}
         }
         let limits = self.config.limits;
+        let path = self
+            .config
+            .data_dir
+            .as_ref()
+            .map(|dir| dir.join(file_name(name)));
+        if !create && !path.as_ref().is_some_and(|path| path.exists()) {
+            return Err(NetError::UnknownCollection(name.to_owned()));
+        }
+        if path.as_ref().is_some_and(|path| {
+            path.file_name()
+                .is_none_or(|file| file.len() > MAX_FILE_NAME)
+        }) {
+            return Err(NetError::BadCollection(format!(
+                "{name:?} is too long to name a file in the data directory"
+            )));
+        }
         if collections.len() >= limits.max_collections {
             return Err(NetError::TooManyCollections(limits.max_collections));
         }
-        let (store, mut collection) = match &self.config.data_dir {
-            Some(dir) => {
-                let path = dir.join(file_name(name));
+        let (store, mut collection) = match path {
+            Some(path) => {
                 let owned = name.to_owned();
                 let (store, collection) =
                     tokio::task::spawn_blocking(move || Store::open(&path, &owned))
@@ -317,7 +343,12 @@ impl Shared {
                 }
             }
         });
-        let seed = self.peer_links_len() as u64 ^ 0x5eed;
+        // Random, so relays restarted together do not redial in step.
+        let seed = u64::from_le_bytes(
+            crdt_core::ReplicaId::random().as_bytes()[..8]
+                .try_into()
+                .unwrap_or_default(),
+        );
         tokio::spawn(dialer::run(
             hub.clone(),
             Dial {
@@ -339,13 +370,6 @@ impl Shared {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push(wanted);
-    }
-
-    fn peer_links_len(&self) -> usize {
-        self.peer_links
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .len()
     }
 
     fn session_config(&self) -> SessionConfig {
@@ -524,8 +548,8 @@ where
         );
         return refuse(socket, code, detail, close).await;
     }
-    if shared.config.access.check(&hello.collection, &hello.token) == crate::session::Access::Denied
-    {
+    let access = shared.config.access.check(&hello.collection, &hello.token);
+    if access == crate::session::Access::Denied {
         let (code, detail, close) = refusal(
             ErrorCode::Unauthorized,
             format!("the token grants no access to {:?}", hello.collection),
@@ -533,8 +557,17 @@ where
         );
         return refuse(socket, code, detail, close).await;
     }
-    let hub = match shared.open(&hello.collection).await {
+    let create = access == crate::session::Access::ReadWrite;
+    let hub = match shared.open(&hello.collection, create).await {
         Ok(hub) => hub,
+        Err(error @ (NetError::UnknownCollection(_) | NetError::BadCollection(_))) => {
+            let (code, detail, close) = refusal(
+                ErrorCode::WrongCollection,
+                error.to_string(),
+                CloseCode::Policy,
+            );
+            return refuse(socket, code, detail, close).await;
+        }
         Err(error) => {
             tracing::error!(collection = %hello.collection, %error, "cannot open the collection");
             let (code, detail, close) =
@@ -558,7 +591,7 @@ where
     tokio::select! {
         () = &mut connection => {}
         _ = dialer::until(&mut shutdown, true) => {
-            let _ = stop.send(Some(Stop { error: None }));
+            stop_once(&stop, None);
             connection.await;
         }
     }
@@ -578,6 +611,9 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
 async fn index() -> &'static str {
     "crdt-relay: WebSocket endpoint at /sync, metrics at /metrics\n"
 }
+
+/// The longest file name most file systems take.
+const MAX_FILE_NAME: usize = 255;
 
 /// The file of a collection in the data directory: its name with every byte outside
 /// `[A-Za-z0-9_-]` escaped as `%XX`, so any name maps to one safe file name and back.

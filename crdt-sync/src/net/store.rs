@@ -75,6 +75,7 @@ pub struct Batch {
     log: Vec<(u64, Vec<u8>)>,
     base: Option<u64>,
     peers: Vec<(ReplicaId, PeerProgress)>,
+    forgotten: Vec<ReplicaId>,
 }
 
 impl Batch {
@@ -179,6 +180,9 @@ impl Store {
             ),
             None => 0,
         };
+        if base > u64::MAX / 2 {
+            return Err(corrupt(format!("a log base of {base} is out of range")));
+        }
         let mut objects = Vec::new();
         for row in read.open_table(OBJECTS)?.iter()? {
             let (id, encoding) = row?;
@@ -266,6 +270,17 @@ impl Store {
                 self.saved_peers.insert(*peer, *progress);
             }
         }
+        if self.saved_peers.len() > collection.peers().count() {
+            let kept: std::collections::BTreeSet<&ReplicaId> =
+                collection.peers().map(|(peer, _)| peer).collect();
+            self.saved_peers.retain(|peer, _| {
+                let keep = kept.contains(peer);
+                if !keep {
+                    batch.forgotten.push(*peer);
+                }
+                keep
+            });
+        }
         batch
     }
 }
@@ -307,6 +322,9 @@ impl Batch {
                     peer.as_bytes().as_slice(),
                     (progress.acked, progress.received),
                 )?;
+            }
+            for peer in &self.forgotten {
+                peers.remove(peer.as_bytes().as_slice())?;
             }
         }
         write.commit()?;
