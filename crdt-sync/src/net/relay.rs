@@ -45,6 +45,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::sync::{Mutex, watch};
@@ -179,6 +180,11 @@ impl Relay {
             let stopped = async move {
                 dialer::until(&mut stop, true).await;
             };
+            // Frames are small and latency matters: Nagle's algorithm would hold an
+            // acknowledgement behind the peer's delayed ACK, up to 40 ms.
+            let listener = listener.tap_io(|socket| {
+                let _ = socket.set_nodelay(true);
+            });
             if let Err(error) = axum::serve(listener, app)
                 .with_graceful_shutdown(stopped)
                 .await
