@@ -172,7 +172,9 @@ impl Client {
         Ok(delta)
     }
 
-    /// Reads the replica. Keep `read` short: the link waits while it runs.
+    /// Reads the replica. Keep `read` short: the link waits while it runs. Do not call
+    /// [`Client::update`] from inside it: the replica's lock is not reentrant, so that would
+    /// wait for ever.
     pub fn read<R>(&self, read: impl FnOnce(&Collection) -> R) -> R {
         read(&self.inner.hub.lock())
     }
