@@ -215,7 +215,9 @@ impl Collection {
             received: T::default().into().type_tag(),
         })?;
         let delta = edit(value, self.replica);
-        self.log_delta(id, delta.clone().into(), None);
+        let delta_object: Object = delta.clone().into();
+        let size = encoded_size(&delta_object);
+        self.log_delta(id, delta_object, None, size);
         Ok(delta)
     }
 
@@ -230,37 +232,8 @@ impl Collection {
         origin: ReplicaId,
     ) -> Result<bool, SyncError> {
         let size = encoded_size(delta);
-        let limit = self.limits.max_object_bytes;
-        let changed = match self.objects.get_mut(id) {
-            Some(object) => {
-                // A join's encoding is at most about the sum of its parts', so the exact size
-                // is only computed when that bound crosses the limit.
-                let bound = self.size_bounds.get(id).copied().unwrap_or(0) + size;
-                if bound > limit {
-                    let mut joined = object.clone();
-                    let changed = joined.join(delta)?;
-                    let exact = encoded_size(&joined);
-                    if exact > limit {
-                        return Err(SyncError::ObjectTooLarge { size: exact, limit });
-                    }
-                    *object = joined;
-                    self.size_bounds.insert(id.clone(), exact);
-                    changed
-                } else {
-                    let changed = object.join(delta)?;
-                    self.size_bounds.insert(id.clone(), bound);
-                    changed
-                }
-            }
-            None => {
-                if self.objects.len() >= self.limits.max_objects {
-                    return Err(SyncError::TooManyObjects {
-                        limit: self.limits.max_objects,
-                    });
-                }
-                if size > limit {
-                    return Err(SyncError::ObjectTooLarge { size, limit });
-                }
+        let changed = match self.fit(id, delta, size)? {
+            Fit::New => {
                 self.objects.insert(id.clone(), delta.clone());
                 self.size_bounds.insert(id.clone(), size);
                 self.stale.insert(id.clone());
@@ -268,15 +241,63 @@ impl Collection {
                 self.unsaved.insert(id.clone());
                 delta.bottom() != *delta
             }
+            // `fit` found the object, so it is there.
+            Fit::Within(bound) => match self.objects.get_mut(id) {
+                Some(object) => {
+                    let changed = object.join(delta)?;
+                    self.size_bounds.insert(id.clone(), bound);
+                    changed
+                }
+                None => false,
+            },
+            Fit::Joined(joined, changed, exact) => {
+                self.objects.insert(id.clone(), *joined);
+                self.size_bounds.insert(id.clone(), exact);
+                changed
+            }
         };
         if changed {
-            self.log_delta(id, delta.clone(), Some(origin));
+            self.log_delta(id, delta.clone(), Some(origin), size);
         }
         Ok(changed)
     }
 
-    fn log_delta(&mut self, id: &ObjectId, delta: Object, origin: Option<ReplicaId>) {
-        let size = encoded_size(&delta);
+    /// Whether a peer's `delta` (of encoded `size`) fits the limits on object `id`. A join's
+    /// encoding is at most about the sum of its parts', so the exact size is only computed,
+    /// on a joined copy, when that bound crosses the limit.
+    fn fit(&self, id: &ObjectId, delta: &Object, size: usize) -> Result<Fit, SyncError> {
+        let limit = self.limits.max_object_bytes;
+        let Some(object) = self.objects.get(id) else {
+            if self.objects.len() >= self.limits.max_objects {
+                return Err(SyncError::TooManyObjects {
+                    limit: self.limits.max_objects,
+                });
+            }
+            if size > limit {
+                return Err(SyncError::ObjectTooLarge { size, limit });
+            }
+            return Ok(Fit::New);
+        };
+        if object.type_tag() != delta.type_tag() {
+            return Err(SyncError::TypeMismatch {
+                held: object.type_tag(),
+                received: delta.type_tag(),
+            });
+        }
+        let bound = self.size_bounds.get(id).copied().unwrap_or(0) + size;
+        if bound <= limit {
+            return Ok(Fit::Within(bound));
+        }
+        let mut joined = object.clone();
+        let changed = joined.join(delta)?;
+        let exact = encoded_size(&joined);
+        if exact > limit {
+            return Err(SyncError::ObjectTooLarge { size: exact, limit });
+        }
+        Ok(Fit::Joined(Box::new(joined), changed, exact))
+    }
+
+    fn log_delta(&mut self, id: &ObjectId, delta: Object, origin: Option<ReplicaId>, size: usize) {
         if origin.is_none() {
             *self.size_bounds.entry(id.clone()).or_default() += size;
         }
@@ -369,33 +390,8 @@ impl Collection {
             if !seen.insert(id) {
                 return Err(SyncError::DuplicateObject { id: id.to_string() });
             }
-            let Some(object) = self.objects.get(id) else {
+            if let Fit::New = self.fit(id, delta, encoded_size(delta))? {
                 new_objects += 1;
-                if encoded_size(delta) > self.limits.max_object_bytes {
-                    return Err(SyncError::ObjectTooLarge {
-                        size: encoded_size(delta),
-                        limit: self.limits.max_object_bytes,
-                    });
-                }
-                continue;
-            };
-            if object.type_tag() != delta.type_tag() {
-                return Err(SyncError::TypeMismatch {
-                    held: object.type_tag(),
-                    received: delta.type_tag(),
-                });
-            }
-            let bound = self.size_bounds.get(id).copied().unwrap_or(0) + encoded_size(delta);
-            if bound > self.limits.max_object_bytes {
-                let mut joined = object.clone();
-                joined.join(delta)?;
-                let size = encoded_size(&joined);
-                if size > self.limits.max_object_bytes {
-                    return Err(SyncError::ObjectTooLarge {
-                        size,
-                        limit: self.limits.max_object_bytes,
-                    });
-                }
             }
         }
         if self.objects.len() + new_objects > self.limits.max_objects {
@@ -443,6 +439,16 @@ impl Collection {
         }
         &self.index
     }
+}
+
+/// How a peer's delta fits an object's limits (see `Collection::fit`).
+enum Fit {
+    /// The object is new.
+    New,
+    /// The size bound after the join stays within the limit.
+    Within(usize),
+    /// Near the limit: the join, done on a copy, whether it changed anything, its exact size.
+    Joined(Box<Object>, bool, usize),
 }
 
 /// The 128-bit hash of one object under its id: what range fingerprints sum.
