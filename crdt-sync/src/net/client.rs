@@ -124,7 +124,6 @@ impl Client {
             anti_entropy_every_ms: config.anti_entropy_every_ms,
             ..SessionConfig::default()
         };
-        let seed = u64::from_le_bytes(replica.as_bytes()[..8].try_into().unwrap_or_default());
         tokio::spawn(dialer::run(
             hub.clone(),
             Dial {
@@ -134,7 +133,6 @@ impl Client {
                 backoff: config.backoff,
                 status: status.clone(),
                 wanted,
-                seed,
             },
         ));
         Ok(Self {

@@ -105,21 +105,32 @@ pub(crate) async fn refuse<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let _ = tokio::time::timeout(LINGER, async {
-        if let Ok(frame) = encode_frame(&Message::Error(ErrorFrame { code, detail })) {
-            socket.send(WsMessage::Binary(frame.into())).await?;
-        }
-        socket.send(close_message(close, code)).await
-    })
-    .await;
+    send_closing(&mut socket, Some((code, detail)), close).await;
     linger(socket).await;
 }
 
-fn close_message(close: CloseCode, code: ErrorCode) -> WsMessage {
-    WsMessage::Close(Some(CloseFrame {
-        code: close,
-        reason: format!("{code:?}").into(),
-    }))
+/// Sends the error frame (if any), then a close with `close`, giving up after the linger time
+/// (a peer that does not read cannot be told).
+async fn send_closing<K>(sink: &mut K, error: Option<(ErrorCode, String)>, close: CloseCode)
+where
+    K: futures_util::Sink<WsMessage, Error = WsError> + Unpin,
+{
+    let reason = error
+        .as_ref()
+        .map_or_else(|| "closing".to_owned(), |(code, _)| format!("{code:?}"));
+    let _ = tokio::time::timeout(LINGER, async {
+        if let Some((code, detail)) = error
+            && let Ok(frame) = encode_frame(&Message::Error(ErrorFrame { code, detail }))
+        {
+            sink.send(WsMessage::Binary(frame.into())).await?;
+        }
+        let close = CloseFrame {
+            code: close,
+            reason: reason.into(),
+        };
+        sink.send(WsMessage::Close(Some(close))).await
+    })
+    .await;
 }
 
 /// Runs a connection attached to `hub` until it ends. `first_frame` is a frame already read
@@ -352,28 +363,12 @@ where
     }
     let error = stopped.borrow().clone().and_then(|stop| stop.error);
     let close = match &error {
-        None => WsMessage::Close(Some(CloseFrame {
-            code: CloseCode::Normal,
-            reason: "closing".into(),
-        })),
-        Some((code, _)) => close_message(
-            match code {
-                ErrorCode::FrameTooLarge => CloseCode::Size,
-                ErrorCode::Malformed => CloseCode::Unsupported,
-                ErrorCode::Overloaded => CloseCode::Again,
-                _ => CloseCode::Policy,
-            },
-            *code,
-        ),
+        None => CloseCode::Normal,
+        Some((ErrorCode::FrameTooLarge, _)) => CloseCode::Size,
+        Some((ErrorCode::Malformed, _)) => CloseCode::Unsupported,
+        Some((ErrorCode::Overloaded, _)) => CloseCode::Again,
+        Some(_) => CloseCode::Policy,
     };
-    let _ = tokio::time::timeout(LINGER, async {
-        if let Some((code, detail)) = error
-            && let Ok(frame) = encode_frame(&Message::Error(ErrorFrame { code, detail }))
-        {
-            sink.send(WsMessage::Binary(frame.into())).await?;
-        }
-        sink.send(close).await
-    })
-    .await;
+    send_closing(&mut sink, error, close).await;
     sink
 }

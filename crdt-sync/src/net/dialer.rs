@@ -97,12 +97,16 @@ pub(crate) struct Dial {
     pub(crate) status: watch::Sender<LinkStatus>,
     /// Whether to be connected; false cuts the connection and waits.
     pub(crate) wanted: watch::Receiver<bool>,
-    pub(crate) seed: u64,
 }
 
 /// Dials until `wanted` closes (its owner is gone).
 pub(crate) async fn run(hub: Hub, mut dial: Dial) {
-    let mut rng = SimRng::new(dial.seed);
+    // A random seed, so peers cut together (or relays restarted together) do not redial in
+    // step.
+    let random = crdt_core::ReplicaId::random();
+    let mut rng = SimRng::new(u64::from_le_bytes(
+        random.as_bytes()[..8].try_into().unwrap_or_default(),
+    ));
     let mut attempt = 0;
     loop {
         if !until(&mut dial.wanted, true).await {

@@ -349,12 +349,6 @@ impl Shared {
                 }
             }
         });
-        // Random, so relays restarted together do not redial in step.
-        let seed = u64::from_le_bytes(
-            crdt_core::ReplicaId::random().as_bytes()[..8]
-                .try_into()
-                .unwrap_or_default(),
-        );
         tokio::spawn(dialer::run(
             hub.clone(),
             Dial {
@@ -369,7 +363,6 @@ impl Shared {
                 backoff: Backoff::default(),
                 status,
                 wanted: wanted_receiver,
-                seed,
             },
         ));
         self.peer_links
