@@ -9,24 +9,14 @@ use std::time::Duration;
 use crdt_core::GCounter;
 use crdt_sync::net::client::Client;
 use crdt_sync::object_id::ObjectId;
-use net_support::{RelayProcess, client, eventually};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use net_support::{RelayProcess, client, eventually, http_get, metric_value};
 
 const CLIENTS: usize = 100;
 const DELTAS: u64 = 1_000;
 
 /// One metric's value from the relay's `/metrics`.
 async fn metric(addr: &str, name: &str) -> f64 {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    response
-        .lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no metric {name} in {response}"))
+    metric_value(&http_get(addr, "/metrics").await.1, name)
 }
 
 fn total(client: &Client) -> u128 {

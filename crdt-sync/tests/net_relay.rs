@@ -14,8 +14,7 @@ use crdt_sync::net::relay::{Relay, RelayConfig};
 use crdt_sync::object_id::ObjectId;
 use crdt_sync::session::Access;
 use futures_util::{SinkExt, StreamExt};
-use net_support::{client, eventually, url};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use net_support::{client, eventually, http_get, metric_value, url};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 async fn start(config: RelayConfig) -> Relay {
@@ -28,27 +27,9 @@ async fn start(config: RelayConfig) -> Relay {
     .expect("relay starts")
 }
 
-/// A plain HTTP GET: the status code and the body.
+/// A plain HTTP GET of the relay: the status code and the body.
 async fn get(relay: &Relay, path: &str) -> (u16, String) {
-    let addr = relay.local_addr();
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut response))
-        .await
-        .expect("the relay answers in time")
-        .unwrap();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .expect("an HTTP status line");
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    http_get(&relay.local_addr().to_string(), path).await
 }
 
 /// Reads frames until an error frame arrives (or the stream ends); returns its code.
@@ -185,13 +166,7 @@ async fn serves_static_files_metrics_and_the_endpoint() {
     .await;
     let (status, metrics) = get(&relay, "/metrics").await;
     assert_eq!(status, 200);
-    let value = |name: &str| -> f64 {
-        metrics
-            .lines()
-            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-            .and_then(|value| value.parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
-    };
+    let value = |name: &str| metric_value(&metrics, name);
     assert_eq!(value("crdt_relay_connections"), 2.0);
     assert_eq!(value("crdt_relay_collections"), 1.0);
     assert_eq!(value("crdt_relay_objects"), 1.0);
