@@ -53,6 +53,8 @@ fn random_bytes_never_panic_any_type() {
     random_bytes_never_panic::<crdt_core::Rga<char>>();
     random_bytes_never_panic::<crdt_core::Rga<u8>>();
     random_bytes_never_panic::<crdt_core::Text>();
+    random_bytes_never_panic::<crdt_core::CausalCounter>();
+    random_bytes_never_panic::<ORMap<String, crdt_core::CausalCounter>>();
 }
 
 /// Flips, truncates and extends real encodings: the inputs most likely to pass the outer
@@ -106,6 +108,8 @@ fn corrupted_encodings_never_panic_any_type() {
     corrupted_encodings_never_panic::<ORMap<u8, AWSet<u8>>>();
     corrupted_encodings_never_panic::<ORMap<u8, ORMap<u8, MvRegister<u8>>>>();
     corrupted_encodings_never_panic::<crdt_core::Rga<u8>>();
+    corrupted_encodings_never_panic::<crdt_core::CausalCounter>();
+    corrupted_encodings_never_panic::<ORMap<u8, crdt_core::CausalCounter>>();
 }
 
 #[test]

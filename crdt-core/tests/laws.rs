@@ -5,7 +5,7 @@
 
 mod support;
 
-use crdt_core::{AWSet, GCounter, LwwRegister, MvRegister, ORMap, PNCounter};
+use crdt_core::{AWSet, CausalCounter, GCounter, LwwRegister, MvRegister, ORMap, PNCounter};
 use support::check_laws;
 
 const TESTS: u64 = 300;
@@ -18,6 +18,16 @@ fn gcounter_laws() {
 #[test]
 fn pncounter_laws() {
     check_laws::<PNCounter>(TESTS);
+}
+
+#[test]
+fn causal_counter_laws() {
+    check_laws::<CausalCounter>(TESTS);
+}
+
+#[test]
+fn or_map_of_causal_counters_laws() {
+    check_laws::<ORMap<u8, CausalCounter>>(TESTS);
 }
 
 #[test]

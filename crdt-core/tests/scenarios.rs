@@ -143,6 +143,37 @@ fn or_map_concurrent_remove_and_register_write() {
 }
 
 #[test]
+fn cart_concurrent_adds_of_one_item_add_up() {
+    let mut alice: ORMap<String, crdt_core::CausalCounter> = ORMap::new();
+    let mut bob = alice.clone();
+    alice.update("milk".into(), |q| q.add(ALICE, 2));
+    bob.update("milk".into(), |q| q.add(BOB, 1));
+    let merged = converge(&alice, &bob);
+    assert_eq!(merged.get(&"milk".into()).unwrap().value(), 3);
+}
+
+#[test]
+fn cart_remove_keeps_exactly_the_adds_it_had_not_seen() {
+    let mut alice: ORMap<String, crdt_core::CausalCounter> = ORMap::new();
+    alice.update("milk".into(), |q| q.add(ALICE, 2));
+    let mut bob = alice.clone();
+    bob.update("milk".into(), |q| q.add(BOB, 3));
+    let mut carol = bob.clone();
+
+    // Carol saw all 5 and removes the milk; Bob, concurrently, takes one away and adds 4.
+    carol.remove(&"milk".into());
+    bob.update("milk".into(), |q| q.add(BOB, -1));
+    bob.update("milk".into(), |q| q.add(BOB, 4));
+    let merged = converge(&carol, &bob);
+    assert_eq!(merged.get(&"milk".into()).unwrap().value(), 3);
+
+    // Removed again by someone who saw everything, the item is gone everywhere.
+    let mut dave = merged.clone();
+    dave.remove(&"milk".into());
+    assert!(!converge(&dave, &merged).contains_key(&"milk".into()));
+}
+
+#[test]
 fn or_map_concurrent_updates_of_one_key_merge_by_the_value_type() {
     let mut alice: ORMap<u8, AWSet<u8>> = ORMap::new();
     let mut bob = alice.clone();

@@ -21,15 +21,19 @@
 
 use crdt_core::codec::type_tag;
 use crdt_core::{
-    AWSet, CausalContext, Codec, DecodeError, DeltaSince, EncodeError, GCounter, Lattice,
-    LwwRegister, MvRegister, ORMap, PNCounter, Rga, Text, Timestamp, VersionVector,
+    AWSet, CausalContext, CausalCounter, Codec, DecodeError, DeltaSince, EncodeError, GCounter,
+    Lattice, LwwRegister, MvRegister, ORMap, PNCounter, Rga, Text, Timestamp, VersionVector,
 };
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::sync_error::SyncError;
 
-/// A map of multi-value registers: the shape a shopping cart or a document's fields take.
+/// A map of multi-value registers: the shape a document's fields take.
 pub type RegisterMap = ORMap<String, MvRegister<String>>;
+
+/// A map of causal counters: a shopping cart of item → quantity, where concurrent adds add up
+/// and a remove takes only the adds it had seen.
+pub type CounterMap = ORMap<String, CausalCounter>;
 
 /// What a replica has of one object: the object type's own version summary, or nothing.
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
@@ -171,6 +175,7 @@ objects! {
     MvRegister(MvRegister<String>) = type_tag::MV_REGISTER, Causal, "A multi-value register of strings.";
     AWSet(AWSet<String>) = type_tag::AW_SET, Causal, "An add-wins set of strings.";
     Map(RegisterMap) = type_tag::OR_MAP, Causal, "An observed-remove map of multi-value registers.";
+    CounterMap(CounterMap) = type_tag::COUNTER_MAP, Causal, "An observed-remove map of counters (a cart).";
     List(Rga<String>) = type_tag::RGA, Causal, "A sequence of strings.";
     Text(Text) = type_tag::TEXT, Causal, "Plain text.";
 }

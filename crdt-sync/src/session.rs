@@ -150,6 +150,15 @@ pub enum CloseReason {
     Received(ErrorCode, String),
 }
 
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sent(code, detail) => write!(f, "closed by this side ({code:?}): {detail}"),
+            Self::Received(code, detail) => write!(f, "refused by the peer ({code:?}): {detail}"),
+        }
+    }
+}
+
 /// Counters of one session.
 #[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]
 pub struct SessionStats {

@@ -24,7 +24,7 @@ use crdt_core::{
 };
 
 use crate::collection::Collection;
-use crate::object::{Object, ObjectType, RegisterMap};
+use crate::object::{CounterMap, Object, ObjectType, RegisterMap};
 use crate::object_id::ObjectId;
 use crate::session::{Session, SessionConfig};
 
@@ -455,7 +455,7 @@ impl Simulation {
         let word = format!("w{}", pick % 7);
         let now = self.now;
         let target = &mut self.replicas[replica];
-        let delta = match which % 8 {
+        let delta = match which % 9 {
             0 => update(target, id, |c: &mut GCounter, me| {
                 c.increment(me, 1 + pick % 5)
             }),
@@ -490,6 +490,14 @@ impl Simulation {
                     m.remove(&word)
                 } else {
                     m.update(word, |r| r.write(me, format!("{}", pick % 100)))
+                }
+            }),
+            8 => update(target, id, |m: &mut CounterMap, me| {
+                if pick.is_multiple_of(4) {
+                    m.remove(&word)
+                } else {
+                    let amount = (pick % 5) as i64 - 1;
+                    m.update(word, |q| q.add(me, amount))
                 }
             }),
             6 => update(target, id, |l: &mut Rga<String>, me| {

@@ -114,31 +114,32 @@ impl<'de, S: StoreEncoding> serde::Deserialize<'de> for CausalState<S> {
 /// embedding and encoding all delegate to the state.
 macro_rules! causal_crdt_impls {
     (
-        $name:ident<$($param:ident),+> where [$($bounds:tt)*],
+        $name:ident<$($param:ident),*> where [$($bounds:tt)*],
         store = $store:ty,
         encodable where [$($codec_bounds:tt)*],
-        tag = $tag:expr
+        tag = $tag:expr,
+        map_tag = $map_tag:expr
     ) => {
-        impl<$($param),+> $name<$($param),+> where $($bounds)* {
+        impl<$($param),*> $name<$($param),*> where $($bounds)* {
             /// The dot store and causal context this value is made of.
             pub fn state(&self) -> &$crate::causal::causal_state::CausalState<$store> {
                 &self.state
             }
         }
 
-        impl<$($param),+> Default for $name<$($param),+> where $($bounds)* {
+        impl<$($param),*> Default for $name<$($param),*> where $($bounds)* {
             fn default() -> Self {
                 Self { state: Default::default() }
             }
         }
 
-        impl<$($param),+> $crate::lattice::Lattice for $name<$($param),+> where $($bounds)* {
+        impl<$($param),*> $crate::lattice::Lattice for $name<$($param),*> where $($bounds)* {
             fn join(&mut self, other: &Self) {
                 self.state.join(&other.state);
             }
         }
 
-        impl<$($param),+> $crate::lattice::DeltaSince for $name<$($param),+> where $($bounds)* {
+        impl<$($param),*> $crate::lattice::DeltaSince for $name<$($param),*> where $($bounds)* {
             type Version = $crate::causal::causal_context::CausalContext;
 
             fn version(&self) -> Self::Version {
@@ -150,7 +151,7 @@ macro_rules! causal_crdt_impls {
             }
         }
 
-        impl<$($param),+> $crate::lattice::CausalCrdt for $name<$($param),+> where $($bounds)* {
+        impl<$($param),*> $crate::lattice::CausalCrdt for $name<$($param),*> where $($bounds)* {
             type Store = $store;
 
             fn from_state(state: $crate::causal::causal_state::CausalState<$store>) -> Self {
@@ -162,13 +163,13 @@ macro_rules! causal_crdt_impls {
             }
         }
 
-        impl<$($param),+> serde::Serialize for $name<$($param),+> where $($codec_bounds)* {
+        impl<$($param),*> serde::Serialize for $name<$($param),*> where $($codec_bounds)* {
             fn serialize<Ser: serde::Serializer>(&self, serializer: Ser) -> Result<Ser::Ok, Ser::Error> {
                 self.state.serialize(serializer)
             }
         }
 
-        impl<$($param),+> $crate::codec::raw::FromRaw for $name<$($param),+> where $($codec_bounds)* {
+        impl<$($param),*> $crate::codec::raw::FromRaw for $name<$($param),*> where $($codec_bounds)* {
             type Raw = <$crate::causal::causal_state::CausalState<$store> as $crate::codec::raw::FromRaw>::Raw;
 
             fn from_raw(raw: Self::Raw) -> Result<Self, $crate::codec::decode_error::DecodeError> {
@@ -176,15 +177,19 @@ macro_rules! causal_crdt_impls {
             }
         }
 
-        impl<'de, $($param),+> serde::Deserialize<'de> for $name<$($param),+> where $($codec_bounds)* {
+        impl<'de, $($param),*> serde::Deserialize<'de> for $name<$($param),*> where $($codec_bounds)* {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 $crate::codec::raw::deserialize_via_raw(deserializer)
             }
         }
 
-        impl<$($param),+> $crate::codec::Codec for $name<$($param),+> where $($codec_bounds)* {
+        impl<$($param),*> $crate::codec::Codec for $name<$($param),*> where $($codec_bounds)* {
             const TYPE_TAG: u8 = $tag;
             const FORMAT_VERSION: u8 = 1;
+        }
+
+        impl<$($param),*> $crate::codec::MapValueTag for $name<$($param),*> where $($bounds)* {
+            const MAP_TYPE_TAG: u8 = $map_tag;
         }
     };
 }

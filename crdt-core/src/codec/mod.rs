@@ -72,6 +72,16 @@ pub trait Codec: Serialize + FromRaw {
     }
 }
 
+/// The envelope's type tag of an `ORMap` whose values are `Self`.
+///
+/// Maps of causal counters have their own tag, so that a collection holding maps of both
+/// kinds can tell them apart from the bytes alone; maps of the other value types keep
+/// [`type_tag::OR_MAP`].
+pub trait MapValueTag {
+    /// The tag of `ORMap<_, Self>`.
+    const MAP_TYPE_TAG: u8;
+}
+
 /// The type tags of the envelope, one per encoded type. Never reuse a retired tag.
 pub mod type_tag {
     /// [`crate::VersionVector`].
@@ -94,4 +104,8 @@ pub mod type_tag {
     pub const RGA: u8 = 9;
     /// [`crate::Text`].
     pub const TEXT: u8 = 10;
+    /// [`crate::CausalCounter`].
+    pub const CAUSAL_COUNTER: u8 = 11;
+    /// [`crate::ORMap`] of [`crate::CausalCounter`] values.
+    pub const COUNTER_MAP: u8 = 12;
 }

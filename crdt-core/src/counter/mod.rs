@@ -1,4 +1,5 @@
 //! Counters.
 
+pub mod causal_counter;
 pub mod gcounter;
 pub mod pncounter;

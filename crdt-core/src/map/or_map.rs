@@ -48,9 +48,10 @@ causal_crdt_impls!(
     store = DotMap<K, V::Store>,
     encodable where [
         K: Key + serde::Serialize + serde::de::DeserializeOwned,
-        V: CausalCrdt<Store: crate::causal::dot_store::StoreEncoding>,
+        V: CausalCrdt<Store: crate::causal::dot_store::StoreEncoding> + crate::codec::MapValueTag,
     ],
-    tag = type_tag::OR_MAP
+    tag = <V as crate::codec::MapValueTag>::MAP_TYPE_TAG,
+    map_tag = type_tag::OR_MAP
 );
 
 impl<K: Key, V: CausalCrdt> ORMap<K, V> {

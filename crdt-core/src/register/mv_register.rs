@@ -39,7 +39,8 @@ causal_crdt_impls!(
     MvRegister<T> where [T: Value],
     store = DotFun<T>,
     encodable where [T: Value + serde::Serialize + serde::de::DeserializeOwned],
-    tag = type_tag::MV_REGISTER
+    tag = type_tag::MV_REGISTER,
+    map_tag = type_tag::OR_MAP
 );
 
 impl<T: Value> MvRegister<T> {

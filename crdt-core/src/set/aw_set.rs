@@ -47,7 +47,8 @@ causal_crdt_impls!(
     AWSet<T> where [T: Key],
     store = DotMap<T, DotSet>,
     encodable where [T: Key + serde::Serialize + serde::de::DeserializeOwned],
-    tag = type_tag::AW_SET
+    tag = type_tag::AW_SET,
+    map_tag = type_tag::OR_MAP
 );
 
 impl<T: Key> AWSet<T> {

@@ -400,6 +400,33 @@ impl Subject for AWSet<u8> {
     }
 }
 
+#[derive(Clone, Debug)]
+pub enum CausalCounterOp {
+    Add(i8),
+    Reset,
+}
+
+impl Arbitrary for CausalCounterOp {
+    fn arbitrary(g: &mut Gen) -> Self {
+        if u8::arbitrary(g) % 5 == 0 {
+            Self::Reset
+        } else {
+            Self::Add(i8::arbitrary(g))
+        }
+    }
+}
+
+impl Subject for crdt_core::CausalCounter {
+    type Op = CausalCounterOp;
+
+    fn apply(&mut self, replica: ReplicaId, op: &CausalCounterOp) -> Self {
+        match *op {
+            CausalCounterOp::Add(amount) => self.add(replica, i64::from(amount)),
+            CausalCounterOp::Reset => self.reset(),
+        }
+    }
+}
+
 /// An operation on an ORMap whose values take operations `Inner`.
 #[derive(Clone, Debug)]
 pub enum MapOp<Inner> {
@@ -420,7 +447,7 @@ impl<Inner: Arbitrary> Arbitrary for MapOp<Inner> {
 
 impl<V> Subject for ORMap<u8, V>
 where
-    V: Subject + crdt_core::CausalCrdt<Store: crdt_core::StoreEncoding>,
+    V: Subject + crdt_core::CausalCrdt<Store: crdt_core::StoreEncoding> + crdt_core::MapValueTag,
 {
     type Op = MapOp<V::Op>;
 

@@ -378,7 +378,7 @@ impl Runner {
                     continue;
                 }
             }
-            if let Some(reason) = link.session.close_reason().map(describe) {
+            if let Some(reason) = link.session.close_reason().map(CloseReason::to_string) {
                 // A closed session holds only its error frame: it goes out whatever the queue.
                 while let Some(frame) = link.session.poll_transmit(&mut collection, now) {
                     link.queued.fetch_add(frame.len(), Ordering::Relaxed);
@@ -476,13 +476,6 @@ fn lock(shared: &Shared) -> MutexGuard<'_, Collection> {
         .collection
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn describe(reason: &CloseReason) -> String {
-    match reason {
-        CloseReason::Sent(code, detail) => format!("closed by this side ({code:?}): {detail}"),
-        CloseReason::Received(code, detail) => format!("refused by the peer ({code:?}): {detail}"),
-    }
 }
 
 async fn sleep_until_ms(epoch: Instant, at: Option<u64>) {
