@@ -205,6 +205,17 @@ impl Collection {
         id: &ObjectId,
         edit: impl FnOnce(&mut T, ReplicaId) -> T,
     ) -> Result<T, SyncError> {
+        self.try_update(id, |value, replica| Ok(edit(value, replica)))
+    }
+
+    /// [`update`](Self::update) with a mutator that may refuse (a position out of range, say):
+    /// then nothing changes, not even the creation of the object, and its error is returned.
+    pub fn try_update<T: ObjectType + Clone, E: From<SyncError>>(
+        &mut self,
+        id: &ObjectId,
+        edit: impl FnOnce(&mut T, ReplicaId) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let created = !self.objects.contains_key(id);
         let object = self
             .objects
             .entry(id.clone())
@@ -214,7 +225,15 @@ impl Collection {
             held,
             received: T::default().into().type_tag(),
         })?;
-        let delta = edit(value, self.replica);
+        let delta = match edit(value, self.replica) {
+            Ok(delta) => delta,
+            Err(error) => {
+                if created {
+                    self.objects.remove(id);
+                }
+                return Err(error);
+            }
+        };
         let delta_object: Object = delta.clone().into();
         let size = encoded_size(&delta_object);
         self.log_delta(id, delta_object, None, size);
