@@ -16,7 +16,8 @@
 //! Layers, lowest first: [`object_id`] and [`object`] (what is replicated), [`delta_log`] and
 //! [`merkle_index`] (what is kept about it), [`collection`] (one replica's copy), [`message`]
 //! (the frames), [`reconcile`] (anti-entropy steps), [`session`] (the state machine per peer),
-//! and [`simulation`] (a seeded lossy network of sessions). `PROTOCOL.md` specifies the frames.
+//! [`simulation`] (a seeded lossy network of sessions), and [`snapshot`] (a replica in one byte
+//! string, for replicas without a store). `PROTOCOL.md` specifies the frames.
 //! Behind the default `net` feature, `net` drives the same sessions over WebSockets: the
 //! `crdt-relay` server with its redb store, and a native client.
 
@@ -33,4 +34,5 @@ pub mod object_id;
 pub mod reconcile;
 pub mod session;
 pub mod simulation;
+pub mod snapshot;
 pub mod sync_error;

@@ -46,6 +46,8 @@ pub enum SyncError {
         /// The object's id.
         id: String,
     },
+    /// A snapshot that cannot be made or restored, and why.
+    Snapshot(String),
     /// A delta too large to fit in one frame.
     DeltaTooLarge {
         /// Its encoded size.
@@ -85,6 +87,7 @@ impl fmt::Display for SyncError {
             Self::DuplicateObject { id } => {
                 write!(f, "the frame names object {id:?} more than once")
             }
+            Self::Snapshot(reason) => write!(f, "snapshot: {reason}"),
             Self::DeltaTooLarge { size, limit } => write!(
                 f,
                 "a delta of {size} bytes does not fit in a frame (at most {limit}); split the edit"

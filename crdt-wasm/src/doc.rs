@@ -38,10 +38,11 @@ use crdt_sync::collection::Collection;
 use crdt_sync::object::{CounterMap, ObjectType};
 use crdt_sync::object_id::ObjectId;
 use crdt_sync::session::{Session, SessionConfig};
+use crdt_sync::snapshot;
 use wasm_bindgen::prelude::*;
 
 use crate::js_value::{js_error, millis, number, object_id, strings};
-use crate::{cart, counter, snapshot, text};
+use crate::{cart, counter, text};
 
 /// One replica of a collection and its sync session; see the module docs.
 #[wasm_bindgen]

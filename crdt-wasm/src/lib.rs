@@ -42,7 +42,6 @@ mod doc;
 mod js_value;
 mod register;
 mod set;
-mod snapshot;
 mod text;
 mod wrapper;
 

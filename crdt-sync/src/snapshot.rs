@@ -1,5 +1,24 @@
-//! The snapshot a [`Doc`](crate::Doc) saves: what a reload needs to come back as the same
-//! replica with every edit it made.
+//! Snapshots: a whole replica of a collection in one byte string, for a replica that keeps no
+//! store of its own (a browser tab in localStorage, an app's file), so that it comes back as the
+//! same replica with every edit it made.
+//!
+//! ```
+//! use crdt_core::{AWSet, ReplicaId};
+//! use crdt_sync::collection::Collection;
+//! use crdt_sync::object_id::ObjectId;
+//! use crdt_sync::snapshot;
+//!
+//! let mut groceries = Collection::new("groceries", ReplicaId::from_u128(1));
+//! let fruit = ObjectId::new("fruit").unwrap();
+//! groceries.update(&fruit, |set: &mut AWSet<String>, me| set.add(me, "apples".into())).unwrap();
+//!
+//! let bytes = snapshot::save(&groceries).unwrap();
+//! let back = snapshot::load(&bytes, "groceries").unwrap();
+//! assert_eq!(back.replica(), groceries.replica());
+//! assert_eq!(back.get(&fruit), groceries.get(&fruit));
+//! assert!(snapshot::load(&bytes, "another").is_err());
+//! assert!(snapshot::load(&bytes[..bytes.len() - 1], "groceries").is_err());
+//! ```
 //!
 //! Layout: the magic bytes `crdt-doc`, a format version byte (1), then a postcard payload:
 //! the collection name, the replica id, the head of the delta log, and every object as
@@ -8,12 +27,14 @@
 //! reload, while numbering resumes after the head so the relay's record of what it has from
 //! this replica stays true.
 
+use crate::collection::Collection;
+use crate::delta_log::DeltaLog;
+use crate::object::Object;
+use crate::object_id::ObjectId;
 use crdt_core::ReplicaId;
-use crdt_sync::collection::Collection;
-use crdt_sync::delta_log::DeltaLog;
-use crdt_sync::object::Object;
-use crdt_sync::object_id::ObjectId;
 use serde::{Deserialize, Serialize};
+
+use crate::sync_error::SyncError;
 
 const MAGIC: &[u8; 8] = b"crdt-doc";
 const FORMAT_VERSION: u8 = 1;
@@ -27,7 +48,7 @@ struct Payload {
 }
 
 /// The snapshot of `collection`.
-pub(crate) fn save(collection: &Collection) -> Result<Vec<u8>, String> {
+pub fn save(collection: &Collection) -> Result<Vec<u8>, SyncError> {
     let payload = Payload {
         collection: collection.name().to_owned(),
         replica: collection.replica(),
@@ -39,11 +60,17 @@ pub(crate) fn save(collection: &Collection) -> Result<Vec<u8>, String> {
     };
     let mut bytes = MAGIC.to_vec();
     bytes.push(FORMAT_VERSION);
-    postcard::to_extend(&payload, bytes).map_err(|error| format!("cannot encode: {error}"))
+    postcard::to_extend(&payload, bytes)
+        .map_err(|error| SyncError::Snapshot(format!("cannot encode: {error}")))
 }
 
-/// The collection saved in `bytes`, which must be `expected`'s.
-pub(crate) fn load(bytes: &[u8], expected: &str) -> Result<Collection, String> {
+/// The collection saved in `bytes`, which must be `expected`'s. Bytes from anywhere: every
+/// object is checked as it decodes, and whatever is wrong is a [`SyncError::Snapshot`].
+pub fn load(bytes: &[u8], expected: &str) -> Result<Collection, SyncError> {
+    restore(bytes, expected).map_err(SyncError::Snapshot)
+}
+
+fn restore(bytes: &[u8], expected: &str) -> Result<Collection, String> {
     let rest = bytes
         .strip_prefix(MAGIC.as_slice())
         .ok_or("not a saved document (no crdt-doc header)")?;
