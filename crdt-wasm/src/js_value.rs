@@ -19,7 +19,8 @@ pub(crate) fn js_error(error: impl Display) -> JsError {
 pub(crate) fn amount(value: f64, what: &str) -> Result<i64, JsError> {
     if value.fract() != 0.0 || !(-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&value) {
         return Err(js_error(format_args!(
-            "{what} must be an integer between -(2^53 - 1) and 2^53 - 1, not {value}"
+            "{what} must be an integer between -(2^53 - 1) and 2^53 - 1, not {}",
+            show(value)
         )));
     }
     // Exact: an integer within the safe range.
@@ -31,9 +32,18 @@ pub(crate) fn count(value: f64, what: &str) -> Result<u64, JsError> {
     match amount(value, what) {
         Ok(value) if value >= 0 => Ok(value.unsigned_abs()),
         _ => Err(js_error(format_args!(
-            "{what} must be an integer between 0 and 2^53 - 1, not {value}"
+            "{what} must be an integer between 0 and 2^53 - 1, not {}",
+            show(value)
         ))),
     }
+}
+
+/// A number as JS writes it. JS does the formatting: Rust's float formatting would add some
+/// 20 KB to the `.wasm` for error messages alone.
+fn show(value: f64) -> String {
+    js_sys::Number::from(value)
+        .to_string_with_radix(10)
+        .map_or_else(|_| "NaN".to_owned(), String::from)
 }
 
 /// A time in milliseconds from the page's clock (`performance.now()`); anything that is
