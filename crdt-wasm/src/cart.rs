@@ -73,7 +73,11 @@ pub(crate) fn add(
 
 /// `[{ item, quantity }]`, by item name.
 pub(crate) fn items(cart: &CounterMap) -> js_sys::Array {
-    cart.keys()
+    // The map keeps its keys in no particular order; the page wants them stable.
+    let mut items: Vec<&String> = cart.keys().collect();
+    items.sort_unstable();
+    items
+        .into_iter()
         .filter_map(|item| cart.get(item).map(|counter| (item, counter.value())))
         .map(|(item, quantity)| {
             let row = js_sys::Object::new();

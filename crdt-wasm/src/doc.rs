@@ -41,7 +41,7 @@ use crdt_sync::session::{Session, SessionConfig};
 use crdt_sync::snapshot;
 use wasm_bindgen::prelude::*;
 
-use crate::js_value::{js_error, millis, number, object_id, strings};
+use crate::js_value::{js_error, millis, number, object_id, sorted_strings, strings};
 use crate::{cart, counter, text};
 
 /// One replica of a collection and its sync session; see the module docs.
@@ -203,7 +203,7 @@ impl Doc {
     pub fn set(&self, id: &str) -> Result<js_sys::Array, JsError> {
         Ok(self
             .read::<AWSet<String>>(id)?
-            .map(|set| strings(set.iter()))
+            .map(|set| sorted_strings(set.iter()))
             .unwrap_or_default())
     }
 

@@ -79,7 +79,14 @@ pub(crate) fn object_id(text: &str) -> Result<ObjectId, JsError> {
     ObjectId::new(text).map_err(|error| js_error(format_args!("object id {text:?}: {error}")))
 }
 
-/// A JS array of strings.
+/// A JS array of strings, in the order given.
 pub(crate) fn strings<'a>(values: impl Iterator<Item = &'a String>) -> js_sys::Array {
     values.map(|value| JsValue::from_str(value)).collect()
+}
+
+/// A JS array of strings, sorted: for sets, which keep no order of their own.
+pub(crate) fn sorted_strings<'a>(values: impl Iterator<Item = &'a String>) -> js_sys::Array {
+    let mut values: Vec<&String> = values.collect();
+    values.sort_unstable();
+    strings(values.into_iter())
 }

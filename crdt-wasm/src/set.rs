@@ -16,7 +16,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::js_value::strings;
+use crate::js_value::sorted_strings;
 use crate::wrapper::wrapper;
 
 wrapper! {
@@ -46,7 +46,7 @@ impl AWSet {
     /// The elements, in sorted order.
     #[wasm_bindgen(getter)]
     pub fn values(&self) -> js_sys::Array {
-        strings(self.value.iter())
+        sorted_strings(self.value.iter())
     }
 
     /// The number of elements.

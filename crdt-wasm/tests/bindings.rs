@@ -66,6 +66,25 @@ fn cart_concurrent_adds_add_up_and_a_remove_keeps_unseen_adds() {
 }
 
 #[wasm_bindgen_test]
+fn carts_and_sets_list_in_name_order_on_every_replica() {
+    let names = ["zucchini", "apples", "milk", "bread", "eggs", "cheese", "coffee", "dates"];
+    let mut sorted = names.map(str::to_owned);
+    sorted.sort();
+    let mut cart = Cart::new(None).unwrap();
+    let mut set = AWSet::new(None).unwrap();
+    let mut doc = Doc::new("groceries".into(), None).unwrap();
+    for name in names {
+        cart.add(name.into(), 1.0).unwrap();
+        set.add(name.into()).unwrap();
+        doc.set_add("tags", name.into()).unwrap();
+    }
+    let listed: Vec<String> = rows(cart.items()).into_iter().map(|(item, _)| item).collect();
+    assert_eq!(listed, sorted);
+    assert_eq!(texts(set.values()), sorted);
+    assert_eq!(texts(doc.set("tags").unwrap()), sorted);
+}
+
+#[wasm_bindgen_test]
 fn bad_input_throws_errors_with_messages_and_changes_nothing() {
     let mut cart = Cart::new(None).unwrap();
     cart.add("milk".into(), 1.0).unwrap();
