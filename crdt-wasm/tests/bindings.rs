@@ -67,7 +67,9 @@ fn cart_concurrent_adds_add_up_and_a_remove_keeps_unseen_adds() {
 
 #[wasm_bindgen_test]
 fn carts_and_sets_list_in_name_order_on_every_replica() {
-    let names = ["zucchini", "apples", "milk", "bread", "eggs", "cheese", "coffee", "dates"];
+    let names = [
+        "zucchini", "apples", "milk", "bread", "eggs", "cheese", "coffee", "dates",
+    ];
     let mut sorted = names.map(str::to_owned);
     sorted.sort();
     let mut cart = Cart::new(None).unwrap();
@@ -78,7 +80,10 @@ fn carts_and_sets_list_in_name_order_on_every_replica() {
         set.add(name.into()).unwrap();
         doc.set_add("tags", name.into()).unwrap();
     }
-    let listed: Vec<String> = rows(cart.items()).into_iter().map(|(item, _)| item).collect();
+    let listed: Vec<String> = rows(cart.items())
+        .into_iter()
+        .map(|(item, _)| item)
+        .collect();
     assert_eq!(listed, sorted);
     assert_eq!(texts(set.values()), sorted);
     assert_eq!(texts(doc.set("tags").unwrap()), sorted);
