@@ -341,10 +341,14 @@ fn counters_count_every_concurrent_change_once() {
         .fold(PNCounter::new(), |acc, d| acc.joined(d));
     assert_eq!(redelivered, merged);
 
+    // Counts saturate at the largest count the encoding carries, so a saturated counter still
+    // travels.
     let mut g = GCounter::new();
     g.increment(ALICE, u64::MAX);
     g.increment(BOB, u64::MAX);
-    assert_eq!(g.value(), 2 * u128::from(u64::MAX));
+    g.increment(BOB, 1);
+    assert_eq!(g.value(), 2 * u128::from(Dot::MAX_COUNTER));
+    assert_eq!(GCounter::decode(&g.encode().unwrap()).unwrap(), g);
 }
 
 #[test]

@@ -413,7 +413,9 @@ impl Collection {
                 new_objects += 1;
             }
         }
-        if self.objects.len() + new_objects > self.limits.max_objects {
+        // Only new objects count: local edits are not limited, so the collection may already
+        // be past the limit, and an update of what it holds adds nothing to that.
+        if new_objects > 0 && self.objects.len() + new_objects > self.limits.max_objects {
             return Err(SyncError::TooManyObjects {
                 limit: self.limits.max_objects,
             });

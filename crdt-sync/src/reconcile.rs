@@ -11,11 +11,13 @@
 //!
 //! [`MerkleIndex`]: crate::merkle_index::MerkleIndex
 
+use std::collections::BTreeMap;
+
 use crdt_core::ReplicaId;
 
 use crate::collection::Collection;
 use crate::message::{Bound, ObjectItem, Range, RangeKind, Want, wire_fingerprint, wire_item_hash};
-use crate::object::ObjectVersion;
+use crate::object::{Object, ObjectVersion};
 use crate::object_id::ObjectId;
 use crate::sync_error::SyncError;
 
@@ -71,7 +73,8 @@ pub fn root(collection: &mut Collection) -> Vec<Range> {
 
 /// Answers the peer's ranges and objects. `peer_may_write` says whether the peer's changes are
 /// accepted: objects carrying deltas from a peer that may not write are refused, and nothing is
-/// asked of such a peer.
+/// asked of such a peer. A refused message changes nothing: every delta and want is checked
+/// before any delta is joined.
 pub fn answer(
     collection: &mut Collection,
     peer: ReplicaId,
@@ -81,8 +84,14 @@ pub fn answer(
     shape: Shape,
 ) -> Result<Answer, AnswerError> {
     let mut answer = Answer::default();
+    let deltas = checked_deltas(collection, peer_may_write, &objects)?;
+    for (id, delta) in &deltas {
+        collection
+            .apply_remote(id, delta, peer)
+            .map_err(|error| AnswerError::BadUpdate(id.clone(), error))?;
+    }
     for item in objects {
-        answer_object(collection, peer, peer_may_write, item, &mut answer)?;
+        answer_want(collection, peer_may_write, item, &mut answer)?;
     }
     let mut lower: Vec<u8> = Vec::new();
     for range in ranges {
@@ -131,21 +140,76 @@ pub enum AnswerError {
     BadUpdate(ObjectId, SyncError),
 }
 
-fn answer_object(
+/// The deltas of a message, one per object (the join of all it carries for that object, by
+/// id), once all of them fit the collection and every want names a version of its object's
+/// type: what the message changes, decided before any of it is joined.
+fn checked_deltas(
+    collection: &Collection,
+    peer_may_write: bool,
+    objects: &[ObjectItem],
+) -> Result<Vec<(ObjectId, Object)>, AnswerError> {
+    let mut joined: BTreeMap<&ObjectId, Object> = BTreeMap::new();
+    for item in objects {
+        let Some(delta) = &item.delta else { continue };
+        if !peer_may_write {
+            return Err(AnswerError::ReadOnly);
+        }
+        match joined.get_mut(&item.id) {
+            Some(object) => {
+                object
+                    .join(delta)
+                    .map_err(|error| AnswerError::BadUpdate(item.id.clone(), error))?;
+            }
+            None => {
+                joined.insert(&item.id, delta.clone());
+            }
+        }
+    }
+    let deltas: Vec<(ObjectId, Object)> = joined
+        .into_iter()
+        .map(|(id, delta)| (id.clone(), delta))
+        .collect();
+    for delta in &deltas {
+        collection
+            .check_remote(core::slice::from_ref(delta))
+            .map_err(|error| AnswerError::BadUpdate(delta.0.clone(), error))?;
+    }
+    if let Err(error) = collection.check_remote(&deltas) {
+        // Each fits alone, so together they make too many objects: name the last new one.
+        if let Some((id, _)) = deltas
+            .iter()
+            .rev()
+            .find(|(id, _)| collection.get(id).is_none())
+        {
+            return Err(AnswerError::BadUpdate(id.clone(), error));
+        }
+    }
+    for item in objects {
+        let Some(want) = &item.want else { continue };
+        let held = match collection.get(&item.id) {
+            Some(object) => Some(object),
+            None => deltas
+                .binary_search_by(|(id, _)| id.cmp(&item.id))
+                .ok()
+                .map(|at| &deltas[at].1),
+        };
+        if let Some(object) = held {
+            object
+                .bottom()
+                .delta_since(&want.version)
+                .map_err(|error| AnswerError::BadUpdate(item.id.clone(), error))?;
+        }
+    }
+    Ok(deltas)
+}
+
+/// Answers an item's want (its delta, if any, is already joined).
+fn answer_want(
     collection: &mut Collection,
-    peer: ReplicaId,
     peer_may_write: bool,
     item: ObjectItem,
     answer: &mut Answer,
 ) -> Result<(), AnswerError> {
-    if let Some(delta) = &item.delta {
-        if !peer_may_write {
-            return Err(AnswerError::ReadOnly);
-        }
-        collection
-            .apply_remote(&item.id, delta, peer)
-            .map_err(|error| AnswerError::BadUpdate(item.id.clone(), error))?;
-    }
     let Some(want) = item.want else {
         return Ok(());
     };

@@ -517,8 +517,13 @@ impl Session {
                     "a second, different handshake".into(),
                 );
             }
-            // The peer repeats its handshake: our answer was lost. Say everything again.
-            self.send_hello(collection, now);
+            // The peer repeats its handshake: our answer was lost. The Ack stops its repeats.
+            // Our Hello goes again only while the peer has not shown it has it (a session
+            // sends nothing but Hello before it has its peer's): two sessions that answered
+            // every Hello with a Hello would echo one another forever.
+            if !peer.heard_from {
+                self.send_hello(collection, now);
+            }
             self.ack_due = true;
             return;
         }

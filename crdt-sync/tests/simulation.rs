@@ -39,9 +39,11 @@ fn hundreds_of_seeds_converge_through_loss_duplication_partitions_and_restarts()
         duplicated += report.duplicated;
         restarts += report.restarts;
     }
-    // The faults really happened.
+    // The faults really happened. (About 110 000 frames in all: 26 700 lost, 7 300 duplicated.
+    // Before sessions stopped answering a repeated Hello with a Hello, every duplicated Hello
+    // started an echo that never ended, and the same runs sent 287 000 frames.)
     assert!(
-        lost > 10_000 && duplicated > 10_000 && restarts > 300,
+        lost > 10_000 && duplicated > 5_000 && restarts > 300,
         "{lost} {duplicated} {restarts}"
     );
 }

@@ -4,6 +4,7 @@
 //! a second run costs a few version checks.
 
 mod e2e;
+mod fuzz;
 mod wasm;
 
 use std::ffi::OsString;
@@ -243,7 +244,8 @@ const USAGE: &str = "usage: cargo xtask <demo [--terminal]|test|wasm|e2e>
   demo --terminal  a relay and three clients share a cart in the terminal
   test             everything CI checks
   wasm             build the browser package into demo-web/pkg
-  e2e              build it and run the browser end-to-end test";
+  e2e              build it and run the browser end-to-end test
+  fuzz [SECONDS]   run every fuzz target for SECONDS (default 20; needs nightly)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -255,6 +257,11 @@ fn main() -> ExitCode {
         ["test"] => test(&env),
         ["wasm"] => wasm::build(&env),
         ["e2e"] => wasm::build(&env).and_then(|()| e2e::run(&env)),
+        ["fuzz"] => fuzz::smoke(&env, fuzz::SMOKE_SECONDS),
+        ["fuzz", seconds] => match seconds.parse() {
+            Ok(seconds) => fuzz::smoke(&env, seconds),
+            Err(_) => Err(format!("fuzz: {seconds:?} is not a number of seconds")),
+        },
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::FAILURE;

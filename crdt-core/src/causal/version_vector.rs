@@ -73,15 +73,18 @@ impl VersionVector {
         }
     }
 
-    /// Adds `by` to the entry of `replica` (saturating) and returns the new entry.
+    /// Adds `by` to the entry of `replica`, saturating at [`Dot::MAX_COUNTER`] (the largest
+    /// count the encoding carries: a count beyond it would encode to bytes no decoder accepts),
+    /// and returns the new entry.
     pub(crate) fn add(&mut self, replica: ReplicaId, by: u64) -> u64 {
         match self.position(&replica) {
             Ok(index) => {
                 let entry = &mut self.entries[index].1;
-                *entry = entry.saturating_add(by);
+                *entry = (*entry).max(entry.saturating_add(by).min(Dot::MAX_COUNTER));
                 *entry
             }
             Err(index) => {
+                let by = by.min(Dot::MAX_COUNTER);
                 if by > 0 {
                     self.entries.insert(index, (replica, by));
                 }

@@ -15,7 +15,8 @@
 //! Semantics: each replica counts its own increments; join keeps each replica's maximum, so an
 //! increment is never lost or counted twice. The value is the sum. What grows: one entry per
 //! replica that ever incremented. A delta is the incrementing replica's new total. Counts
-//! saturate at `u64::MAX` per replica; the value is a `u128` and cannot overflow.
+//! saturate at 2^62 per replica (`Dot::MAX_COUNTER`, the largest count the encoding carries);
+//! the value is a `u128` and cannot overflow.
 
 use serde::{Deserialize, Deserializer, Serialize};
 

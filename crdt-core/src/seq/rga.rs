@@ -428,9 +428,11 @@ impl<T: Clone> Rga<T> {
 
     /// Puts `span` after its origin (at `origin`, or at the start), past the elements there
     /// that order before it: those with a greater `(Lamport timestamp, replica id)`, and
-    /// everything inserted after them.
+    /// everything inserted after them. The counter breaks the tie no valid history makes (one
+    /// replica, one timestamp, twice: forged bytes, a reused replica id), so that even then the
+    /// order does not depend on the order of arrival.
     fn place(&mut self, origin: Option<Cursor>, span: Span<T>) {
-        let key = (span.lamport, self.replica(span.id.agent));
+        let key = (span.lamport, self.replica(span.id.agent), span.id.counter);
         let (mut leaf, mut index, mut offset) = match origin {
             None => (self.tree.first_leaf(), 0, 0),
             Some(cursor) => (cursor.leaf, cursor.span, cursor.offset + 1),
@@ -443,7 +445,12 @@ impl<T: Clone> Rga<T> {
                     offset = 0;
                 }
                 Some(next) => {
-                    if (next.lamport + offset, self.replica(next.id.agent)) > key {
+                    let next_key = (
+                        next.lamport + offset,
+                        self.replica(next.id.agent),
+                        next.id.counter + offset,
+                    );
+                    if next_key > key {
                         // Later elements of a span descend from its first: skip it whole.
                         index += 1;
                         offset = 0;
@@ -557,54 +564,82 @@ impl<T: Clone> Rga<T> {
         named
     }
 
-    /// Every element as replicas agree on it: integrated ones in document order, then pending
-    /// ones by id.
-    fn elements(&self) -> (Vec<ElementView<'_, T>>, Vec<ElementView<'_, T>>) {
+    /// Every element as replicas agree on it, in maximal runs: integrated ones in document
+    /// order, then pending ones by id. Runs, not elements, because a run of tombstones can be
+    /// any length up to the counter cap (a peer's bytes say how long): comparing two
+    /// sequences must cost what they cost to store, not what they count.
+    fn runs(&self) -> (Vec<RunView<'_, T>>, Vec<RunView<'_, T>>) {
         let mut integrated = Vec::new();
         let mut pending = Vec::new();
         let integrated_pieces = self.tree.span_count();
         for (index, (span, from, to, deleted)) in self.pieces().enumerate() {
             let replica = self.replica(span.id.agent);
-            let views = (from..=to).map(|counter| {
-                let offset = counter - span.id.counter;
-                let origin = if offset == 0 {
-                    span.origin.map(|origin| self.dot_of(origin))
-                } else {
-                    Some(Dot::new(replica, counter - 1))
-                };
-                let value = if deleted {
-                    None
-                } else {
-                    span.content.get(offset as usize)
-                };
-                (
-                    Dot::new(replica, counter),
-                    origin,
-                    span.lamport + offset,
-                    value,
-                )
-            });
-            if index < integrated_pieces {
-                integrated.extend(views);
+            let offset = from - span.id.counter;
+            let origin = if offset == 0 {
+                span.origin.map(|origin| self.dot_of(origin))
             } else {
-                pending.extend(views);
+                Some(Dot::new(replica, from - 1))
+            };
+            let values = (!deleted).then(|| {
+                span.content
+                    .get(offset as usize..=(to - span.id.counter) as usize)
+                    .unwrap_or_default()
+                    .iter()
+                    .collect()
+            });
+            let run = (
+                Dot::new(replica, from),
+                origin,
+                span.lamport + offset,
+                to - from + 1,
+                values,
+            );
+            if index < integrated_pieces {
+                push_run(&mut integrated, run);
+            } else {
+                pending.push(run);
             }
         }
-        pending.sort_unstable_by_key(|element: &ElementView<'_, T>| element.0);
+        pending.sort_unstable_by_key(|run: &RunView<'_, T>| run.0);
+        let pending = pending.into_iter().fold(Vec::new(), |mut merged, run| {
+            push_run(&mut merged, run);
+            merged
+        });
         (integrated, pending)
     }
 }
 
-/// One element as replicas agree on it: id, origin, Lamport timestamp, value (none once
-/// deleted).
-type ElementView<'a, T> = (Dot, Option<Dot>, u64, Option<&'a T>);
+/// A run of elements as replicas agree on it: its first id, that element's origin and Lamport
+/// timestamp, its length, its values (none once deleted). Element `k` has id and timestamp
+/// `k` past the first's, and was inserted after element `k - 1`.
+type RunView<'a, T> = (Dot, Option<Dot>, u64, u64, Option<Vec<&'a T>>);
+
+/// Appends `run` to `runs`, merged into the last run if it continues it, so that equal
+/// element sequences give equal run lists however their spans were cut.
+fn push_run<'a, T>(runs: &mut Vec<RunView<'a, T>>, run: RunView<'a, T>) {
+    if let Some(last) = runs.last_mut() {
+        let end = Dot::new(last.0.replica, last.0.counter + last.3 - 1);
+        if run.0 == Dot::new(end.replica, end.counter + 1)
+            && run.1 == Some(end)
+            && run.2 == last.2 + last.3
+            && run.4.is_some() == last.4.is_some()
+        {
+            last.3 += run.3;
+            if let (Some(all), Some(more)) = (&mut last.4, run.4) {
+                all.extend(more);
+            }
+            return;
+        }
+    }
+    runs.push(run);
+}
 
 impl<T: Clone + PartialEq> PartialEq for Rga<T> {
     /// Equal when holding the same inserts and deletes (however their runs are stored).
     fn eq(&self, other: &Self) -> bool {
         self.context == other.context
             && self.deletes == other.deletes
-            && self.elements() == other.elements()
+            && self.runs() == other.runs()
     }
 }
 

@@ -142,7 +142,9 @@ impl Walk {
             .end
             .checked_add(gap)
             .and_then(|counter| counter.checked_add(1))
-            .filter(|&first| length >= 1 && first <= Dot::MAX_COUNTER - length)
+            .filter(|&first| {
+                (1..=Dot::MAX_COUNTER).contains(&length) && first <= Dot::MAX_COUNTER - length
+            })
             .ok_or(out_of_range)?;
         self.end = first + length - 1;
         Ok((self.replica, first))
@@ -305,6 +307,13 @@ impl<T: Clone> Rga<T> {
             let id = Dot::new(replica_at(replica)?, counter);
             let origin = match origin {
                 RawOrigin::Start => None,
+                // Zero back is the run's own first element, which the encoder writes as
+                // `Other`: accepting both would give one value two encodings.
+                RawOrigin::Back(0) => {
+                    return Err(DecodeError::invalid(
+                        "element origin written as a distance of zero",
+                    ));
+                }
                 RawOrigin::Back(distance) => {
                     let counter = counter_in_range(counter.saturating_sub(distance))?;
                     Some(Dot::new(id.replica, counter))
@@ -385,6 +394,7 @@ impl<T: Clone> Rga<T> {
             };
             let reach = ops.max(len);
             let valid = target.counter >= 1
+                && reach <= Dot::MAX_COUNTER
                 && target.counter <= Dot::MAX_COUNTER - reach
                 && (!backward || target.counter >= ops);
             if !valid {
@@ -413,20 +423,25 @@ impl<T: Clone> Rga<T> {
         if live != live_values {
             return Err(DecodeError::invalid("values kept for deleted elements"));
         }
-        if rga.named_replicas() != table {
-            return Err(DecodeError::invalid(
-                "sequence replica table names unused replicas",
-            ));
+        // A dot names one event: an element and a delete operation sharing one would each be
+        // dropped by joins that hold the other, and replicas would diverge.
+        if rga.context.dot_count() != events {
+            return Err(DecodeError::invalid("sequence events share an id"));
         }
         // A compacted sequence has seen more events than it holds; never fewer.
-        if !context.includes(&rga.context)
-            || (rga.context != context && rga.context.dot_count() != events)
-        {
+        if !context.includes(&rga.context) {
             return Err(DecodeError::invalid(
                 "sequence context misses events it holds",
             ));
         }
         rga.context = context;
+        // Checked on the whole context: a compacted one may name replicas no event held here
+        // names, and the encoder lists those too.
+        if rga.named_replicas() != table {
+            return Err(DecodeError::invalid(
+                "sequence replica table does not list exactly the replicas named",
+            ));
+        }
         Ok(rga)
     }
 }
