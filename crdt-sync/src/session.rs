@@ -482,14 +482,22 @@ impl Session {
 
     fn send_hello(&mut self, collection: &Collection, now: u64) {
         self.hello_sent_at = now;
-        self.send(&Message::Hello(Hello {
+        let hello = Message::Hello(Hello {
             replica: self.local,
             collection: self.collection.clone(),
             token: self.config.token.clone(),
             log_base: collection.log().base(),
             log_head: collection.log().head(),
             max_frame_bytes: self.config.max_frame_bytes as u64,
-        }));
+        });
+        // A Hello still waiting in the outbox is brought up to date where it stands, not
+        // repeated: a driver that takes no frames for a while (its socket is full) must not
+        // find one queued per retransmission interval.
+        let queued = self.outbox.iter().position(|frame| is_hello(frame));
+        match (queued, encode_frame(&hello)) {
+            (Some(at), Ok(frame)) => self.outbox[at] = frame,
+            _ => self.send(&hello),
+        }
     }
 
     fn send(&mut self, message: &Message) {
@@ -812,6 +820,12 @@ impl Session {
                 frame.len().saturating_sub(delta_bytes) as u64;
         }
     }
+}
+
+/// Whether `frame` holds a `Hello`: variant 0 of `Message`, whose index is the byte after the
+/// version (PROTOCOL.md).
+fn is_hello(frame: &[u8]) -> bool {
+    frame.get(1) == Some(&0)
 }
 
 fn update_error_code(error: &SyncError) -> ErrorCode {

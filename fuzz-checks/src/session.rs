@@ -5,14 +5,17 @@
 //!
 //! Checked on every step:
 //! - nothing panics;
+//! - it never queues a second `Hello` while one waits to be taken (a driver that leaves the
+//!   session undrained, say behind a full socket, finds one, not one per retransmission);
 //! - every frame it transmits decodes ([`decode_frame`]) within its own frame limit and within
 //!   the limit the peer's accepted `Hello` named (when that limit leaves room for the largest
 //!   object this target makes); its `Hello`s carry its replica, collection and limit; its
 //!   `Deltas` name each object once and cover a non-empty interval of its log; its anti-entropy
 //!   ranges unpack;
 //! - a frame that closes the session applies nothing it carried (PROTOCOL.md: "nothing the frame
-//!   carried is applied"), and only a `Hello` of the right collection, from another replica,
-//!   with a token that grants access, completes the handshake;
+//!   carried is applied"), one refused for the collection's object count names an object the
+//!   collection does not hold, and only a `Hello` of the right collection, from another
+//!   replica, with a token that grants access, completes the handshake;
 //! - once closed, it sends its one error frame (with the code and detail of its close reason)
 //!   or, if the peer closed it, nothing; it handles nothing more and wants no timer;
 //! - its counters ([`SessionStats`]), the log's base and head, and each peer's progress never go
@@ -321,6 +324,20 @@ impl Driver {
                 "the frame that closed the session ({:?}) changed the collection",
                 self.session.close_reason()
             );
+            if let Some(CloseReason::Sent(ErrorCode::LimitExceeded, detail)) =
+                self.session.close_reason()
+                && detail.contains("create an object")
+            {
+                // Refused for the object count: it must have named an object not held (local
+                // edits are not limited, so the collection may already be past the limit).
+                let named = objects_carried(frame, self.limit);
+                assert!(
+                    named
+                        .iter()
+                        .any(|id| !objects_before.iter().any(|(held, _)| held == id)),
+                    "refused as too many objects, naming only objects held: {named:?}"
+                );
+            }
         }
         match (peer_before, self.session.peer()) {
             (None, Some(peer)) => {
@@ -371,6 +388,7 @@ impl Driver {
 
     /// Takes up to `max` frames from the session.
     fn drain(&mut self, max: usize) {
+        let mut hellos = 0;
         for _ in 0..max {
             let closed = self.session.is_closed();
             let Some(frame) = self.session.poll_transmit(&mut self.collection, self.now) else {
@@ -380,6 +398,11 @@ impl Driver {
             assert_eq!(counted.frames_out, self.stats.frames_out + 1);
             assert_eq!(counted.bytes_out, self.stats.bytes_out + frame.len() as u64);
             self.check_sent(&frame, closed);
+            if frame.get(1) == Some(&0) {
+                hellos += 1;
+                // However long the driver left it, the outbox holds one Hello at most.
+                assert!(hellos <= 1, "two Hellos queued at once");
+            }
             if self.recent.len() >= 8 {
                 self.recent.remove(0);
             }
@@ -670,6 +693,20 @@ impl Driver {
                 RangeKind::Ids(ids)
             }
         }
+    }
+}
+
+/// The ids of the objects a frame carries deltas for.
+fn objects_carried(frame: &[u8], limit: usize) -> Vec<ObjectId> {
+    match decode_frame(frame, limit) {
+        Ok(Message::Deltas(deltas)) => deltas.objects.into_iter().map(|(id, _)| id).collect(),
+        Ok(Message::Reconcile(reconcile)) => reconcile
+            .objects
+            .into_iter()
+            .filter(|item| item.delta.is_some())
+            .map(|item| item.id)
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
