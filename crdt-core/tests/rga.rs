@@ -5,7 +5,6 @@ mod support;
 
 use crdt_core::{Codec, DeltaSince, Lattice, PositionError, ReplicaId, Rga};
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
-use support::Shuffler;
 
 const ALICE: ReplicaId = ReplicaId::from_u128(0xa);
 const BOB: ReplicaId = ReplicaId::from_u128(0xb);
@@ -13,22 +12,22 @@ const BOB: ReplicaId = ReplicaId::from_u128(0xb);
 /// A deterministic stream of edits: mostly inserts near the previous edit (like typing), some
 /// jumps and deletes, so runs form, split and get deleted.
 fn edit_stream(seed: u64, edits: usize, mut apply: impl FnMut(u64, Edit)) {
-    let mut random = Shuffler::new(seed);
+    let mut random = fastrand::Rng::with_seed(seed);
     let mut len = 0u64;
     let mut cursor = 0u64;
     for step in 0..edits {
-        if random.below(10) == 0 {
-            cursor = random.below(len as usize + 1) as u64;
+        if random.usize(..10) == 0 {
+            cursor = random.usize(..len as usize + 1) as u64;
         }
         cursor = cursor.min(len);
-        if len > 0 && random.below(4) == 0 {
+        if len > 0 && random.usize(..4) == 0 {
             let pos = cursor.saturating_sub(1).min(len - 1);
-            let count = (1 + random.below(3) as u64).min(len - pos);
+            let count = (1 + random.usize(..3) as u64).min(len - pos);
             apply(step as u64, Edit::Delete(pos, count));
             len -= count;
             cursor = pos;
         } else {
-            let count = 1 + random.below(4) as u64;
+            let count = 1 + random.usize(..4) as u64;
             apply(step as u64, Edit::Insert(cursor, count));
             len += count;
             cursor += count;
@@ -86,7 +85,7 @@ fn deltas_rebuild_the_document_in_any_order() {
     });
     for seed in [1, 2, 3] {
         let mut order: Vec<&Rga<u64>> = deltas.iter().collect();
-        Shuffler::new(seed).shuffle(&mut order);
+        fastrand::Rng::with_seed(seed).shuffle(&mut order);
         let mut replica = Rga::new();
         for delta in order {
             replica.join(delta);
@@ -179,7 +178,7 @@ fn session_converges(session: Session) -> TestResult {
     let n = usize::from(session.replicas);
     let mut replicas: Vec<Rga<char>> = vec![Rga::new(); n];
     let mut outbox: Vec<Vec<Rga<char>>> = vec![Vec::new(); n];
-    let mut random = Shuffler::new(session.seed);
+    let mut random = fastrand::Rng::with_seed(session.seed);
     for &(who, a, b, deliver) in &session.steps {
         let who = usize::from(who) % n;
         let id = ReplicaId::from_u128(who as u128 + 1);
@@ -193,10 +192,10 @@ fn session_converges(session: Session) -> TestResult {
         };
         outbox[who].push(delta.expect("positions in range"));
         if deliver {
-            let to = random.below(n);
+            let to = random.usize(..n);
             let mut batch: Vec<Rga<char>> = outbox.iter().flatten().cloned().collect();
             random.shuffle(&mut batch);
-            batch.truncate(1 + random.below(batch.len()));
+            batch.truncate(1 + random.usize(..batch.len()));
             for delta in &batch {
                 replicas[to].join(delta);
             }
@@ -230,19 +229,19 @@ fn concurrent_sessions_converge_to_identical_text() {
 
 /// Random local edits on `rga` as `replica`, returning the deltas.
 fn random_edits(rga: &mut Rga<u64>, replica: ReplicaId, seed: u64, edits: usize) -> Vec<Rga<u64>> {
-    let mut random = Shuffler::new(seed);
+    let mut random = fastrand::Rng::with_seed(seed);
     let mut deltas = Vec::new();
     for step in 0..edits {
         let len = rga.len();
-        let delta = if len > 0 && random.below(3) == 0 {
-            let pos = random.below(len as usize) as u64;
-            rga.delete(replica, pos, (1 + random.below(3) as u64).min(len - pos))
+        let delta = if len > 0 && random.usize(..3) == 0 {
+            let pos = random.usize(..len as usize) as u64;
+            rga.delete(replica, pos, (1 + random.usize(..3) as u64).min(len - pos))
         } else {
-            let pos = random.below(len as usize + 1) as u64;
+            let pos = random.usize(..len as usize + 1) as u64;
             rga.insert(
                 replica,
                 pos,
-                (0..1 + random.below(4) as u64).map(|i| seed * 1_000_000 + step as u64 * 10 + i),
+                (0..1 + random.usize(..4) as u64).map(|i| seed * 1_000_000 + step as u64 * 10 + i),
             )
         };
         deltas.push(delta.unwrap());

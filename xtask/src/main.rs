@@ -210,7 +210,8 @@ fn test(env: &Env) -> Result<(), String> {
     env.run_steps(TEST_STEPS)?;
     wasm::build(env)?;
     env.run_steps(WASM_TEST_STEPS)?;
-    e2e::run(env)
+    e2e::run(env)?;
+    fuzz::smoke(env, fuzz::SMOKE_SECONDS)
 }
 
 fn demo(env: &Env, terminal: bool) -> Result<(), String> {
@@ -239,7 +240,7 @@ fn demo(env: &Env, terminal: bool) -> Result<(), String> {
     )
 }
 
-const USAGE: &str = "usage: cargo xtask <demo [--terminal]|test|wasm|e2e>
+const USAGE: &str = "usage: cargo xtask <demo [--terminal]|test|wasm|e2e|fuzz [SECONDS]>
   demo             build the web demo and serve it at http://127.0.0.1:8080
   demo --terminal  a relay and three clients share a cart in the terminal
   test             everything CI checks

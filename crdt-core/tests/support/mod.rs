@@ -132,29 +132,6 @@ pub fn play<T: Subject>(history: &History<T::Op>) -> Result<Run<T>, String> {
     Ok(Run { states, deltas })
 }
 
-/// A small deterministic generator for the shuffles (xorshift64*).
-pub struct Shuffler(u64);
-
-impl Shuffler {
-    pub fn new(seed: u64) -> Self {
-        Self(seed | 1)
-    }
-
-    pub fn below(&mut self, bound: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        let value = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d);
-        (value % bound as u64) as usize
-    }
-
-    pub fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            items.swap(i, self.below(i + 1));
-        }
-    }
-}
-
 fn check(ok: bool, law: &str, detail: impl FnOnce() -> String) -> Result<(), String> {
     if ok {
         Ok(())
@@ -166,7 +143,7 @@ fn check(ok: bool, law: &str, detail: impl FnOnce() -> String) -> Result<(), Str
 /// Every law, on the states and deltas of one history.
 pub fn all_laws<T: Subject>(history: &History<T::Op>) -> Result<(), String> {
     let Run { states, deltas } = play::<T>(history)?;
-    let mut shuffler = Shuffler::new(history.seed);
+    let mut shuffler = fastrand::Rng::with_seed(history.seed);
     let everything = states
         .iter()
         .fold(T::default(), |acc, state| acc.joined(state));
@@ -217,7 +194,7 @@ pub fn all_laws<T: Subject>(history: &History<T::Op>) -> Result<(), String> {
     let mut group = T::default();
     for delta in &deltas {
         group.join(delta);
-        if shuffler.below(3) == 0 {
+        if shuffler.usize(..3) == 0 {
             groups.push(std::mem::take(&mut group));
         }
     }
