@@ -397,8 +397,7 @@ impl Driver {
             let counted = *self.session.stats();
             assert_eq!(counted.frames_out, self.stats.frames_out + 1);
             assert_eq!(counted.bytes_out, self.stats.bytes_out + frame.len() as u64);
-            self.check_sent(&frame, closed);
-            if frame.get(1) == Some(&0) {
+            if self.check_sent(&frame, closed) {
                 hellos += 1;
                 // However long the driver left it, the outbox holds one Hello at most.
                 assert!(hellos <= 1, "two Hellos queued at once");
@@ -411,14 +410,15 @@ impl Driver {
         }
     }
 
-    /// Checks a frame the session sent.
-    fn check_sent(&mut self, frame: &[u8], closed: bool) {
+    /// Checks a frame the session sent; returns whether it was a `Hello`.
+    fn check_sent(&mut self, frame: &[u8], closed: bool) -> bool {
         let message = decode_frame(frame, self.limit).unwrap_or_else(|error| {
             panic!(
                 "the session sent a frame of {} bytes it would refuse: {error}",
                 frame.len()
             )
         });
+        let is_hello = matches!(message, Message::Hello(_));
         if let Some(peer_limit) = self
             .peer_limit
             .filter(|&limit| limit >= self.honoured_peer_limit)
@@ -446,7 +446,7 @@ impl Driver {
                 self.frames_after_close, 1,
                 "more than one frame after closing"
             );
-            return;
+            return is_hello;
         }
         match message {
             Message::Hello(hello) => {
@@ -479,6 +479,7 @@ impl Driver {
             }
             Message::Ack { .. } | Message::Error(_) => {}
         }
+        is_hello
     }
 
     /// Checks made after every call into the session or the collection.
