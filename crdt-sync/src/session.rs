@@ -90,7 +90,9 @@ pub struct SessionConfig {
     pub authorizer: Option<Authorizer>,
     /// The largest frame sent or accepted, in bytes.
     pub max_frame_bytes: usize,
-    /// How long an unacknowledged interval or handshake waits before it is sent again.
+    /// How long an unacknowledged interval or handshake waits before it is sent again. Over a
+    /// transport that loses frames only with the connection, start from
+    /// [`SessionConfig::for_stream`] instead.
     pub retransmit_ms: u64,
     /// How many bytes of delta frames may wait for the peer's acknowledgement; more waits
     /// until acknowledgements come (at least one frame is always sent).
@@ -121,6 +123,30 @@ impl Default for SessionConfig {
             round_timeout_ms: 10_000,
             shape: Shape::default(),
             gossip: true,
+        }
+    }
+}
+
+impl SessionConfig {
+    /// How long [`SessionConfig::for_stream`] waits before resending, in milliseconds.
+    pub const STREAM_RETRANSMIT_MS: u64 = 60_000;
+
+    /// The defaults for a transport that delivers every frame, in order, or drops the
+    /// connection (a WebSocket): a frame is then late, never lost, so resending it after a
+    /// second (the default, right for lossy links) would only duplicate what is still in the
+    /// pipe and bury a busy peer under more of it. Resending waits a minute instead, as a
+    /// last resort; a dead connection is the transport's to notice.
+    ///
+    /// ```
+    /// use crdt_sync::session::SessionConfig;
+    ///
+    /// let config = SessionConfig { token: "s3cret".into(), ..SessionConfig::for_stream() };
+    /// assert_eq!(config.retransmit_ms, SessionConfig::STREAM_RETRANSMIT_MS);
+    /// ```
+    pub fn for_stream() -> Self {
+        Self {
+            retransmit_ms: Self::STREAM_RETRANSMIT_MS,
+            ..Self::default()
         }
     }
 }

@@ -213,7 +213,7 @@ impl Doc {
         self.disconnect();
         let config = SessionConfig {
             token,
-            ..SessionConfig::default()
+            ..SessionConfig::for_stream()
         };
         self.session = Some(Session::new(&mut self.collection, config, millis(now_ms)));
     }

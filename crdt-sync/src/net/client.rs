@@ -122,7 +122,7 @@ impl Client {
             token: config.token.clone(),
             max_frame_bytes: config.limits.max_frame_bytes,
             anti_entropy_every_ms: config.anti_entropy_every_ms,
-            ..SessionConfig::default()
+            ..SessionConfig::for_stream()
         };
         tokio::spawn(dialer::run(
             hub.clone(),

@@ -357,7 +357,7 @@ impl Shared {
                     token: self.config.peer_token.clone(),
                     max_frame_bytes: self.config.limits.max_frame_bytes,
                     anti_entropy_every_ms: self.config.anti_entropy_every_ms,
-                    ..SessionConfig::default()
+                    ..SessionConfig::for_stream()
                 },
                 limits: self.config.limits,
                 backoff: Backoff::default(),
@@ -379,7 +379,7 @@ impl Shared {
             })),
             max_frame_bytes: self.config.limits.max_frame_bytes,
             anti_entropy_every_ms: self.config.anti_entropy_every_ms,
-            ..SessionConfig::default()
+            ..SessionConfig::for_stream()
         }
     }
 }
