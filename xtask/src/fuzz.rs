@@ -54,18 +54,36 @@ pub(crate) fn smoke(env: &Env, seconds: u64) -> Result<(), String> {
         let seeds = env.root.join(FUZZ_DIR).join("corpus").join(&target);
         let artifacts = env.root.join(FUZZ_DIR).join("artifacts").join(&target);
         let before = files(&artifacts);
-        let run = env.run(
-            &format!("fuzz {target} for {seconds} s"),
-            nightly(env)
-                .args(["fuzz", "run", "--fuzz-dir", FUZZ_DIR, "--sanitizer", "none"])
-                .arg(&target)
-                .arg(&scratch)
-                .arg(&seeds)
-                .arg("--")
-                .arg(format!("-max_total_time={seconds}"))
-                .args(LIBFUZZER_OPTIONS),
-        );
+        // libFuzzer prints a line per new input: thousands per run, kept in a log so that
+        // CI's output shows the figures, and the whole story only when something broke.
+        let log_path = env
+            .target_dir()
+            .join("fuzz-logs")
+            .join(format!("{target}.log"));
+        let log = create_log(&log_path)?;
+        let mut command = nightly(env);
+        command
+            .args(["fuzz", "run", "--fuzz-dir", FUZZ_DIR, "--sanitizer", "none"])
+            .arg(&target)
+            .arg(&scratch)
+            .arg(&seeds)
+            .arg("--")
+            .arg(format!("-max_total_time={seconds}"))
+            .args(LIBFUZZER_OPTIONS)
+            .stdout(log.try_clone().map_err(|error| error.to_string())?)
+            .stderr(log);
+        let run = env.run(&format!("fuzz {target} for {seconds} s"), &mut command);
+        let output = std::fs::read_to_string(&log_path).unwrap_or_default();
         let found: Vec<PathBuf> = files(&artifacts).difference(&before).cloned().collect();
+        if run.is_ok() && found.is_empty() {
+            eprintln!("xtask: {target}: {}", final_stats(&output));
+        } else {
+            eprintln!(
+                "xtask: the end of {}:\n{}",
+                log_path.display(),
+                last_lines(&output, 60)
+            );
+        }
         if let Some(crash) = found.first() {
             return Err(format!(
                 "fuzz target {target} failed on {}; minimize it (`cargo +nightly fuzz tmin \
@@ -78,6 +96,37 @@ pub(crate) fn smoke(env: &Env, seconds: u64) -> Result<(), String> {
         run?;
     }
     Ok(())
+}
+
+/// Creates (or empties) the log file at `path`, and its directory.
+fn create_log(path: &Path) -> Result<std::fs::File, String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|error| format!("{}: {error}", dir.display()))?;
+    }
+    std::fs::File::create(path).map_err(|error| format!("{}: {error}", path.display()))
+}
+
+/// libFuzzer's closing figures (`-print_final_stats=1`) in one line.
+fn final_stats(output: &str) -> String {
+    let stat = |name: &str| {
+        output
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+            .map_or("?", str::trim)
+            .to_owned()
+    };
+    format!(
+        "{} inputs run, {} exec/s, peak RSS {} MB",
+        stat("stat::number_of_executed_units"),
+        stat("stat::average_exec_per_sec"),
+        stat("stat::peak_rss_mb")
+    )
+}
+
+/// The last `count` lines of `text`.
+fn last_lines(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
 }
 
 /// `cargo +nightly`: through rustup's proxy on `PATH`, not the cargo running us (a toolchain's
