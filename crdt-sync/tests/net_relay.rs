@@ -4,6 +4,7 @@
 
 mod net_support;
 
+use std::io::Read;
 use std::time::Duration;
 
 use crdt_core::{AWSet, PNCounter, ReplicaId};
@@ -30,6 +31,28 @@ async fn start(config: RelayConfig) -> Relay {
 /// A plain HTTP GET of the relay: the status code and the body.
 async fn get(relay: &Relay, path: &str) -> (u16, String) {
     http_get(&relay.local_addr().to_string(), path).await
+}
+
+/// An HTTP/1.0 GET (so the body ends with the connection, never chunked) accepting
+/// `encoding`: the header block, lowercased, and the body's bytes.
+async fn raw_get(relay: &Relay, path: &str, encoding: &str) -> (String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(relay.local_addr())
+        .await
+        .unwrap();
+    let request = format!("GET {path} HTTP/1.0\r\nAccept-Encoding: {encoding}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
+        .await
+        .expect("the server answers in time")
+        .unwrap();
+    let end = response
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .expect("a header block");
+    let headers = String::from_utf8_lossy(&response[..end]).to_lowercase();
+    (headers, response[end + 4..].to_vec())
 }
 
 /// Reads frames until an error frame arrives (or the stream ends); returns its code.
@@ -130,6 +153,25 @@ async fn serves_static_files_metrics_and_the_endpoint() {
     .await;
     assert_eq!(get(&relay, "/").await, (200, "<h1>cart</h1>".to_owned()));
     assert_eq!(get(&relay, "/index.html").await.0, 200);
+    let wasm: Vec<u8> = (0..200_000u32)
+        .flat_map(|n| (n % 251).to_le_bytes())
+        .collect();
+    std::fs::write(site.path().join("app.wasm"), &wasm).unwrap();
+    let (headers, body) = raw_get(&relay, "/app.wasm", "gzip").await;
+    assert!(headers.contains("content-encoding: gzip"), "{headers}");
+    assert!(
+        body.len() < wasm.len() / 3,
+        "{} bytes on the wire",
+        body.len()
+    );
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_end(&mut unzipped)
+        .unwrap();
+    assert!(unzipped == wasm, "the gzipped file is not the file");
+    let (headers, body) = raw_get(&relay, "/app.wasm", "identity").await;
+    assert!(!headers.contains("content-encoding"), "{headers}");
+    assert!(body == wasm, "the plain file is not the file");
     assert_eq!(get(&relay, "/missing.js").await.0, 404);
     assert_eq!(get(&relay, "/../Cargo.toml").await.0, 404);
     let (status, body) = get(&relay, "/sync").await;

@@ -28,7 +28,8 @@ struct Args {
     #[arg(long, env = "CRDT_RELAY_DATA_DIR")]
     data_dir: Option<PathBuf>,
 
-    /// Serve the files of this directory over HTTP (for example the demo web app).
+    /// Serve the files of this directory over HTTP (for example the demo web app), gzipped
+    /// for clients that accept it.
     #[arg(long = "static", value_name = "DIR")]
     static_dir: Option<PathBuf>,
 

@@ -54,6 +54,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tower_http::compression::Compression;
 use tower_http::services::ServeDir;
 
 use crate::collection::Collection;
@@ -75,7 +76,8 @@ pub struct RelayConfig {
     pub listen: SocketAddr,
     /// Where collections persist; `None` keeps them in memory only.
     pub data_dir: Option<PathBuf>,
-    /// A directory of files served over plain HTTP (the demo page), if any.
+    /// A directory of files served over plain HTTP (the demo page), if any; gzipped on the
+    /// way for clients that accept it.
     pub static_dir: Option<PathBuf>,
     /// Who may read and write which collection.
     pub access: AccessRules,
@@ -169,7 +171,9 @@ impl Relay {
             .route("/sync", get(upgrade))
             .route("/metrics", get(metrics));
         router = match &shared.config.static_dir {
-            Some(dir) => router.fallback_service(ServeDir::new(dir)),
+            // The page's WebAssembly is a few hundred KB that gzip cuts to a third; the
+            // sync endpoint's frames are not touched (WebSocket has its own framing).
+            Some(dir) => router.fallback_service(Compression::new(ServeDir::new(dir))),
             None => router.route("/", get(index)),
         };
         let app = router
