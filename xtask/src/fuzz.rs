@@ -78,8 +78,13 @@ pub(crate) fn smoke(env: &Env, seconds: u64) -> Result<(), String> {
         if run.is_ok() && found.is_empty() {
             eprintln!("xtask: {target}: {}", final_stats(&output));
         } else {
+            // The seed comes first in the log: with it, `-seed=N` replays the run's choices.
+            let seed = output
+                .lines()
+                .find(|line| line.contains("Seed: "))
+                .unwrap_or("no seed line");
             eprintln!(
-                "xtask: the end of {}:\n{}",
+                "xtask: {seed}; the end of {}:\n{}",
                 log_path.display(),
                 last_lines(&output, 60)
             );
