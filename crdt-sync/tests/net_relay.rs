@@ -15,7 +15,7 @@ use crdt_sync::net::relay::{Relay, RelayConfig};
 use crdt_sync::object_id::ObjectId;
 use crdt_sync::session::Access;
 use futures_util::{SinkExt, StreamExt};
-use net_support::{client, eventually, http_get, metric_value, url};
+use net_support::{client, eventually, http_exchange, http_get, metric_value, url};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 async fn start(config: RelayConfig) -> Relay {
@@ -36,23 +36,9 @@ async fn get(relay: &Relay, path: &str) -> (u16, String) {
 /// An HTTP/1.0 GET (so the body ends with the connection, never chunked) accepting
 /// `encoding`: the header block, lowercased, and the body's bytes.
 async fn raw_get(relay: &Relay, path: &str, encoding: &str) -> (String, Vec<u8>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(relay.local_addr())
-        .await
-        .unwrap();
     let request = format!("GET {path} HTTP/1.0\r\nAccept-Encoding: {encoding}\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
-        .await
-        .expect("the server answers in time")
-        .unwrap();
-    let end = response
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .expect("a header block");
-    let headers = String::from_utf8_lossy(&response[..end]).to_lowercase();
-    (headers, response[end + 4..].to_vec())
+    let (head, body) = http_exchange(&relay.local_addr().to_string(), &request).await;
+    (head.to_lowercase(), body)
 }
 
 /// Reads frames until an error frame arrives (or the stream ends); returns its code.
@@ -70,6 +56,19 @@ where
             return Some(error.code);
         }
     }
+}
+
+/// A bare WebSocket to the relay that has said `Hello` as `replica` for `collection`, and
+/// does nothing more unless the test makes it.
+async fn raw_peer(
+    relay: &Relay,
+    replica: u128,
+    collection: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let endpoint = format!("ws://{}/sync", relay.local_addr());
+    let (mut socket, _) = tokio_tungstenite::connect_async(&endpoint).await.unwrap();
+    socket.send(hello_frame(replica, collection)).await.unwrap();
+    socket
 }
 
 fn hello_frame(replica: u128, collection: &str) -> WsMessage {
@@ -266,9 +265,7 @@ async fn a_slow_reader_is_cut_off_and_others_carry_on() {
     })
     .await;
     // The slow reader says hello, then never reads again: its queue fills and stays full.
-    let endpoint = format!("ws://{}/sync", relay.local_addr());
-    let (mut slow, _) = tokio_tungstenite::connect_async(&endpoint).await.unwrap();
-    slow.send(hello_frame(7, "docs")).await.unwrap();
+    let mut slow = raw_peer(&relay, 7, "docs").await;
 
     let writer = client(&url(&relay), "docs", "");
     let reader = client(&url(&relay), "docs", "");
@@ -314,9 +311,7 @@ async fn a_live_connection_is_not_sent_the_same_deltas_twice() {
     let relay = start(RelayConfig::default()).await;
     // A peer that reads everything but never acknowledges: over a lossy link that would call
     // for resending, over a WebSocket it only means the peer is busy.
-    let endpoint = format!("ws://{}/sync", relay.local_addr());
-    let (mut busy, _) = tokio_tungstenite::connect_async(&endpoint).await.unwrap();
-    busy.send(hello_frame(11, "docs")).await.unwrap();
+    let mut busy = raw_peer(&relay, 11, "docs").await;
     let writer = client(&url(&relay), "docs", "");
     let ids: Vec<ObjectId> = (0..5)
         .map(|index| ObjectId::new(format!("note-{index}")).unwrap())
@@ -363,9 +358,7 @@ async fn a_silent_peer_is_closed_after_the_idle_timeout() {
         ..RelayConfig::default()
     })
     .await;
-    let endpoint = format!("ws://{}/sync", relay.local_addr());
-    let (mut silent, _) = tokio_tungstenite::connect_async(&endpoint).await.unwrap();
-    silent.send(hello_frame(9, "shop")).await.unwrap();
+    let mut silent = raw_peer(&relay, 9, "shop").await;
     // Not reading means not answering the relay's pings either.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(error_code(&mut silent).await, Some(ErrorCode::Timeout));
@@ -501,9 +494,7 @@ async fn a_frame_naming_an_object_twice_is_refused_whole() {
     use crdt_sync::message::Deltas;
     use crdt_sync::object::Object;
     let relay = start(RelayConfig::default()).await;
-    let endpoint = format!("ws://{}/sync", relay.local_addr());
-    let (mut raw, _) = tokio_tungstenite::connect_async(&endpoint).await.unwrap();
-    raw.send(hello_frame(11, "shop")).await.unwrap();
+    let mut raw = raw_peer(&relay, 11, "shop").await;
     let id = ObjectId::new("twice").unwrap();
     let me = ReplicaId::from_u128(11);
     let frame = encode_frame(&Message::Deltas(Deltas {

@@ -123,25 +123,33 @@ impl Drop for RelayProcess {
 
 /// A plain HTTP GET of `path` at `addr`: the status code and the body.
 pub async fn http_get(addr: &str, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut response))
-        .await
-        .expect("the server answers in time")
-        .unwrap();
-    let status = response
+    let (head, body) = http_exchange(addr, &request).await;
+    let status = head
         .split_whitespace()
         .nth(1)
         .and_then(|code| code.parse().ok())
         .expect("an HTTP status line");
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Sends `request` to `addr` and reads the answer until the server closes: the status line
+/// and headers, and the body's bytes (as sent: chunked or compressed if it was).
+pub async fn http_exchange(addr: &str, request: &str) -> (String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
+        .await
+        .expect("the server answers in time")
+        .unwrap();
+    let end = response
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .expect("a header block");
+    let head = String::from_utf8_lossy(&response[..end]).into_owned();
+    (head, response[end + 4..].to_vec())
 }
 
 /// The value of the metric `name` in a `/metrics` exposition.
