@@ -519,10 +519,12 @@ impl Session {
         // A Hello still waiting in the outbox is brought up to date where it stands, not
         // repeated: a driver that takes no frames for a while (its socket is full) must not
         // find one queued per retransmission interval.
-        let queued = self.outbox.iter().position(|frame| is_hello(frame));
-        match (queued, encode_frame(&hello)) {
-            (Some(at), Ok(frame)) => self.outbox[at] = frame,
-            _ => self.send(&hello),
+        let Ok(frame) = encode_frame(&hello) else {
+            return;
+        };
+        match self.outbox.iter().position(|queued| is_hello(queued)) {
+            Some(at) => self.outbox[at] = frame,
+            None => self.outbox.push_back(frame),
         }
     }
 
