@@ -1,4 +1,4 @@
-//! Real editing traces (`shared/traces`) replayed into our `Text` and, side by side, into `yrs`
+//! Real editing traces (`benches/traces`) replayed into our `Text` and, side by side, into `yrs`
 //! (Yjs), `automerge`, `loro` and `diamond-types` (see `benches::text_crdts` for how each is
 //! driven and addressed in codepoints).
 //!
@@ -25,14 +25,13 @@
 //! timed closures return the document, which is dropped outside the timing.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use benches::text_crdts::{
     Automerge, DiamondTypes, Loro, TextCrdt, Yrs, bmp_only, merge_into_fresh,
     replay_concurrent_with, replay_per_edit,
 };
-use benches::trace::{Trace, replay_concurrent, replay_sequential};
+use benches::trace::{self, Trace, replay_concurrent, replay_sequential};
 use crdt_core::{Codec, Lattice, Text};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
@@ -48,15 +47,9 @@ const YRS_BATCHED: [&str; 1] = ["sveltecomponent"];
 /// The concurrent trace of the merge group.
 const CONCURRENT: &str = "friendsforever";
 
-/// Loads `shared/traces/<name>.json.gz` (or `<name>.concurrent.json.gz`).
+/// Loads the vendored trace `name` (`benches/traces`).
 fn load(name: &str) -> Trace {
-    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/traces");
-    let plain = folder.join(format!("{name}.json.gz"));
-    let path = if plain.exists() {
-        plain
-    } else {
-        folder.join(format!("{name}.concurrent.json.gz"))
-    };
+    let path = trace::path(name);
     Trace::load(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 

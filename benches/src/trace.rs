@@ -1,5 +1,5 @@
-//! Editing traces (the format of `shared/traces/README.md`): loading, and replaying them into
-//! [`Text`] replicas.
+//! Editing traces (the format of `benches/traces/README.md`): where the vendored ones are,
+//! loading, and replaying them into [`Text`] replicas.
 //!
 //! Sequential traces replay on one replica, edit by edit. Concurrent traces replay with one
 //! replica per agent: before a transaction, its agent's replica receives the deltas of every
@@ -9,10 +9,25 @@
 
 use std::fmt;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crdt_core::{CausalContext, Dot, Lattice, PositionError, ReplicaId, Text};
 use serde::Deserialize;
+
+/// The folder of the editing traces vendored with this crate (`benches/traces`).
+pub fn folder() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("traces")
+}
+
+/// The vendored trace `<name>.json.gz`, or `<name>.concurrent.json.gz` if that is the one there.
+pub fn path(name: &str) -> PathBuf {
+    let plain = folder().join(format!("{name}.json.gz"));
+    if plain.exists() {
+        plain
+    } else {
+        folder().join(format!("{name}.concurrent.json.gz"))
+    }
+}
 
 /// One patch: at codepoint `pos`, delete `delete` codepoints, then insert `insert`.
 #[derive(Clone, Debug, Deserialize)]

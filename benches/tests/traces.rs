@@ -1,4 +1,4 @@
-//! Every trace in `shared/traces` replays exactly to its `endContent`, and a concurrent trace's
+//! Every trace vendored in `benches/traces` replays exactly to its `endContent`, and a concurrent trace's
 //! deltas converge in any order.
 
 use std::path::PathBuf;
@@ -7,7 +7,7 @@ use benches::trace::{Trace, replay_concurrent, replay_sequential};
 use crdt_core::{Codec, Lattice, Text};
 
 fn traces() -> Vec<PathBuf> {
-    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/traces");
+    let folder = benches::trace::folder();
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&folder)
         .unwrap_or_else(|error| panic!("{}: {error}", folder.display()))
         .map(|entry| entry.expect("directory entry").path())
@@ -16,14 +16,14 @@ fn traces() -> Vec<PathBuf> {
     paths.sort();
     assert!(
         paths.len() >= 4,
-        "expected the shared traces in {}",
+        "expected the vendored traces in {}",
         folder.display()
     );
     paths
 }
 
 #[test]
-fn every_shared_trace_replays_to_its_end_content() {
+fn every_vendored_trace_replays_to_its_end_content() {
     for path in traces() {
         let trace = Trace::load(&path).expect("trace loads");
         let text = if trace.is_concurrent() {

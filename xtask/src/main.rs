@@ -5,6 +5,7 @@
 
 mod e2e;
 mod fuzz;
+mod self_contained;
 mod wasm;
 
 use std::ffi::OsString;
@@ -207,6 +208,7 @@ fn show(command: &Command) -> String {
 }
 
 fn test(env: &Env) -> Result<(), String> {
+    self_contained::check(env)?;
     env.run_steps(TEST_STEPS)?;
     wasm::build(env)?;
     env.run_steps(WASM_TEST_STEPS)?;

@@ -1,5 +1,5 @@
 //! `text-sizes [TRACE.json.gz]`: replays a sequential editing trace (by default
-//! `shared/traces/automerge-paper.json.gz`) into our `Text` and into `yrs`, `automerge`, `loro`
+//! `benches/traces/automerge-paper.json.gz`) into our `Text` and into `yrs`, `automerge`, `loro`
 //! and `diamond-types` (driven as in `benches::text_crdts`), checks every result against the
 //! trace's `endContent`, and prints two markdown tables: each library's encoded size of the
 //! final document (history included), and how much the process's resident memory grew during
@@ -40,7 +40,7 @@ const PAGE_SIZE: u64 = 4096;
 
 /// The default trace.
 fn default_trace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/traces/automerge-paper.json.gz")
+    benches::trace::path("automerge-paper")
 }
 
 /// The resident set size of this process, in bytes.
