@@ -65,7 +65,10 @@ impl OurSource {
     fn next(&mut self) -> AWSet<String> {
         self.made += 1;
         let element = item_between(mix(self.made) % self.n, self.made);
-        let delta = self.state.add(self.replica, element.clone());
+        let delta = self
+            .state
+            .add(self.replica, element.clone())
+            .expect(benches::COUNTERS_LEFT);
         self.undo.push(self.state.remove(&element));
         delta
     }

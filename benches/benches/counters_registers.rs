@@ -93,11 +93,11 @@ fn their_pncounters(r: u64) -> (TheirPNCounter, TheirPNCounter) {
 /// `r` of our registers: from a shared state where replica 0 wrote, replica `n` wrote `n`.
 fn our_registers(r: u64) -> Vec<MvRegister<u64>> {
     let mut base = MvRegister::new();
-    let _delta = base.write(replica(0), 0);
+    let _delta = base.write(replica(0), 0).expect(benches::COUNTERS_LEFT);
     (0..r)
         .map(|n| {
             let mut register = base.clone();
-            let _delta = register.write(replica(n), n);
+            let _delta = register.write(replica(n), n).expect(benches::COUNTERS_LEFT);
             register
         })
         .collect()
@@ -225,7 +225,7 @@ fn mv_register(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("update/ours", r), |b| {
             b.iter(|| {
                 value += 1;
-                let delta = here.write(replica(0), value);
+                let delta = here.write(replica(0), value).expect(benches::COUNTERS_LEFT);
                 there.join(black_box(&delta));
             });
         });

@@ -13,6 +13,10 @@ use crdt_core::{AWSet, ReplicaId};
 use crdts::orswot::Op as OrswotOp;
 use crdts::{CmRDT, Orswot};
 
+/// Why a mutation in a benchmark cannot be refused: its replicas make a few million events at
+/// most, far from the end of their counters (2^62).
+pub const COUNTERS_LEFT: &str = "a benchmark's replicas are far from the end of their counters";
+
 /// The `crdts` actor type used throughout: the 16 bytes of the matching [`ReplicaId`].
 pub type Actor = [u8; 16];
 
@@ -55,7 +59,7 @@ pub fn item_between(position: u64, tag: u64) -> String {
 pub fn our_set(replica: ReplicaId, items: impl IntoIterator<Item = String>) -> AWSet<String> {
     let mut set = AWSet::new();
     for element in items {
-        let _delta = set.add(replica, element);
+        let _delta = set.add(replica, element).expect(COUNTERS_LEFT);
     }
     set
 }
@@ -94,8 +98,8 @@ pub fn our_diverged_pair(shared: u64, extra: u64) -> (AWSet<String>, AWSet<Strin
     let mut left = our_set(a, (0..shared).map(item));
     let mut right = left.clone();
     for i in 0..extra {
-        let _delta = left.add(a, item(shared + i));
-        let _delta = right.add(b, item(shared + extra + i));
+        let _delta = left.add(a, item(shared + i)).expect(COUNTERS_LEFT);
+        let _delta = right.add(b, item(shared + extra + i)).expect(COUNTERS_LEFT);
     }
     (left, right)
 }

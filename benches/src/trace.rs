@@ -11,7 +11,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crdt_core::{CausalContext, Dot, Lattice, PositionError, ReplicaId, Text};
+use crdt_core::{CausalContext, Dot, EditError, Lattice, ReplicaId, Text};
 use serde::Deserialize;
 
 /// The folder of the editing traces vendored with this crate (`benches/traces`).
@@ -77,12 +77,12 @@ pub enum TraceError {
         /// The parent it names.
         parent: usize,
     },
-    /// A patch addresses a position outside the document it edits.
-    Position {
+    /// The document refused a patch (a position outside it).
+    Edit {
         /// The transaction.
         txn: usize,
         /// What the document refused.
-        error: PositionError,
+        error: EditError,
     },
 }
 
@@ -97,7 +97,7 @@ impl fmt::Display for TraceError {
                     "transaction {txn} names parent {parent}, which does not precede it"
                 )
             }
-            Self::Position { txn, error } => write!(f, "transaction {txn}: {error}"),
+            Self::Edit { txn, error } => write!(f, "transaction {txn}: {error}"),
         }
     }
 }
@@ -146,12 +146,12 @@ fn apply(
     mut delta: impl FnMut(Text),
 ) -> Result<(), TraceError> {
     for Patch(pos, delete, insert) in patches {
-        let position = |error| TraceError::Position { txn, error };
+        let refused = |error| TraceError::Edit { txn, error };
         if *delete > 0 {
-            delta(text.delete(replica, *pos, *delete).map_err(position)?);
+            delta(text.delete(replica, *pos, *delete).map_err(refused)?);
         }
         if !insert.is_empty() {
-            delta(text.insert(replica, *pos, insert).map_err(position)?);
+            delta(text.insert(replica, *pos, insert).map_err(refused)?);
         }
     }
     Ok(())
@@ -163,7 +163,7 @@ pub fn replay_sequential(trace: &Trace) -> Result<Text, TraceError> {
     let mut text = Text::new();
     if !trace.start_content.is_empty() {
         text.insert(replica, 0, &trace.start_content)
-            .map_err(|error| TraceError::Position { txn: 0, error })?;
+            .map_err(|error| TraceError::Edit { txn: 0, error })?;
     }
     for (index, txn) in trace.txns.iter().enumerate() {
         apply(&mut text, replica, &txn.patches, index, drop)?;
@@ -250,7 +250,12 @@ pub fn replay_concurrent(trace: &Trace) -> Result<ConcurrentReplay, TraceError> 
         for ancestor in missing.drain(..) {
             slot.text.join(&deltas[ancestor]);
         }
-        let first = slot.text.as_rga().context().next_dot(slot.replica);
+        let first = slot
+            .text
+            .as_rga()
+            .context()
+            .next_dot(slot.replica)
+            .expect("a trace's replicas are far from the end of their counters");
         let mut delta = Text::new();
         apply(&mut slot.text, slot.replica, &txn.patches, index, |edit| {
             delta.join(&edit);

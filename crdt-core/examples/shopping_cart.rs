@@ -33,7 +33,10 @@ impl Replica {
 
     fn set_quantity(&mut self, item: &str, quantity: u32) {
         let id = self.id;
-        let delta = self.cart.update(item.to_owned(), |q| q.write(id, quantity));
+        let delta = self
+            .cart
+            .update(item.to_owned(), |q| q.write(id, quantity))
+            .unwrap();
         self.deltas.push(delta);
     }
 

@@ -30,6 +30,7 @@
 //!   [`ORMap`](crate::ORMap) can embed under one shared context.
 
 use crate::causal::causal_state::CausalState;
+use crate::causal::causality_error::CausalityError;
 use crate::causal::dot_store::DotStore;
 
 /// A join-semilattice with bottom `Default::default()`.
@@ -65,9 +66,41 @@ pub trait CausalCrdt: DeltaSince {
     /// The dot store holding the live events.
     type Store: DotStore;
 
+    /// A read-only view of a value: its store alone, which every read needs, without the
+    /// context, which only mutators need. A map lends its values out as views, so reading one
+    /// costs nothing in proportion to the map.
+    type Ref<'a>: Copy + PartialEq + core::fmt::Debug
+    where
+        Self: 'a;
+
+    /// The view of the value whose store is `store`.
+    fn view_of<'a>(store: &'a Self::Store) -> Self::Ref<'a>
+    where
+        Self: 'a;
+
     /// The value made of this state.
     fn from_state(state: CausalState<Self::Store>) -> Self;
 
     /// The state of this value.
     fn into_state(self) -> CausalState<Self::Store>;
+}
+
+/// What a mutator of a causal type returns: its delta (`remove`, `clear`, `reset`), or its
+/// delta or the error that it could not name a new event (`add`, `write`). So that a closure
+/// given to [`ORMap::update`](crate::ORMap::update) can end with either kind of mutator.
+pub trait MutatorResult<V> {
+    /// The delta, or why the mutator refused.
+    fn into_result(self) -> Result<V, CausalityError>;
+}
+
+impl<V: CausalCrdt> MutatorResult<V> for V {
+    fn into_result(self) -> Result<V, CausalityError> {
+        Ok(self)
+    }
+}
+
+impl<V: CausalCrdt> MutatorResult<V> for Result<V, CausalityError> {
+    fn into_result(self) -> Result<V, CausalityError> {
+        self
+    }
 }

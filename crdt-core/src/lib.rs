@@ -9,8 +9,8 @@
 //! let mut at_bob = AWSet::new();
 //!
 //! // Every mutator returns a delta: a small value of the same type.
-//! let delta_a = at_alice.add(alice, "apples");
-//! let delta_b = at_bob.add(bob, "bread");
+//! let delta_a = at_alice.add(alice, "apples").unwrap();
+//! let delta_b = at_bob.add(bob, "bread").unwrap();
 //!
 //! // Ship deltas (or whole states) either way; join is the only merge.
 //! at_alice.join(&delta_b);
@@ -55,17 +55,18 @@ pub use codec::Codec;
 pub use codec::MapValueTag;
 pub use codec::decode_error::DecodeError;
 pub use codec::encode_error::EncodeError;
-pub use counter::causal_counter::CausalCounter;
+pub use counter::causal_counter::{CausalCounter, CausalCounterRef};
 pub use counter::gcounter::GCounter;
 pub use counter::pncounter::PNCounter;
-pub use lattice::{CausalCrdt, DeltaSince, Lattice};
-pub use map::or_map::ORMap;
+pub use lattice::{CausalCrdt, DeltaSince, Lattice, MutatorResult};
+pub use map::or_map::{ORMap, ORMapRef};
 pub use register::lww_register::LwwRegister;
-pub use register::mv_register::MvRegister;
+pub use register::mv_register::{MvRegister, MvRegisterRef};
+pub use seq::edit_error::EditError;
 pub use seq::position_error::PositionError;
 pub use seq::rga::Rga;
 pub use seq::text::Text;
-pub use set::aw_set::AWSet;
+pub use set::aw_set::{AWSet, AWSetRef};
 
 /// The README's examples, compiled and run as doc tests so they cannot go stale.
 #[doc = include_str!("../../README.md")]

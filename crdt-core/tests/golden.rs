@@ -32,9 +32,9 @@ fn pinned<T: Codec + PartialEq + std::fmt::Debug>(value: &T, expected: &str) {
 #[test]
 fn version_vector() {
     let mut clock = VersionVector::new();
-    clock.increment(B);
-    clock.increment(A);
-    clock.increment(B);
+    clock.increment(B).unwrap();
+    clock.increment(A).unwrap();
+    clock.increment(B).unwrap();
     // tag 1, v1, 2 entries sorted by id: (A, 1), (B, 2)
     pinned(&clock, "01 01 02 A 01 B 02");
 }
@@ -73,9 +73,9 @@ fn lww_register() {
 #[test]
 fn mv_register() {
     let mut register = MvRegister::new();
-    register.write(A, 7u8);
+    register.write(A, 7u8).unwrap();
     let mut other = MvRegister::new();
-    other.write(B, 9u8);
+    other.write(B, 9u8).unwrap();
     register.join(&other);
     // context [A: 1..=1, B: 1..=1]; values [((0, 1), 7), ((1, 1), 9)]
     pinned(
@@ -87,9 +87,9 @@ fn mv_register() {
 #[test]
 fn aw_set() {
     let mut set = AWSet::new();
-    set.add(A, "x".to_string());
-    set.add(B, "y".to_string());
-    set.add(A, "z".to_string());
+    set.add(A, "x".to_string()).unwrap();
+    set.add(B, "y".to_string()).unwrap();
+    set.add(A, "z".to_string()).unwrap();
     set.remove(&"z".to_string());
     // context [A: 1..=2, B: 1..=1]; elements ["x": {(0, 1)}, "y": {(1, 1)}]; "z" left no trace
     pinned(
@@ -101,7 +101,8 @@ fn aw_set() {
 #[test]
 fn or_map() {
     let mut map: ORMap<String, MvRegister<u8>> = ORMap::new();
-    map.update("k".into(), |quantity| quantity.write(B, 4));
+    map.update("k".into(), |quantity| quantity.write(B, 4))
+        .unwrap();
     // context [B: 1..=1]; entries ["k": [((0, 1), 4)]]
     pinned(&map, "08 01 01 B 01 01 01 01 01 6b 01 00 01 04");
 }

@@ -103,18 +103,19 @@ fn positions_out_of_range_are_errors_that_change_nothing() {
     let before = rga.clone();
     assert_eq!(
         rga.insert(ALICE, 4, ['x']),
-        Err(PositionError { end: 4, len: 3 })
+        Err(PositionError { end: 4, len: 3 }.into())
     );
     assert_eq!(
         rga.delete(ALICE, 2, 2),
-        Err(PositionError { end: 4, len: 3 })
+        Err(PositionError { end: 4, len: 3 }.into())
     );
     assert_eq!(
         rga.delete(ALICE, u64::MAX, 2),
         Err(PositionError {
             end: u64::MAX,
             len: 3
-        })
+        }
+        .into())
     );
     assert_eq!(rga, before);
 }

@@ -22,11 +22,11 @@ fn converge<T: Lattice + std::fmt::Debug>(a: &T, b: &T) -> T {
 #[test]
 fn aw_set_concurrent_add_and_remove_of_one_element_add_wins() {
     let mut alice = AWSet::new();
-    alice.add(ALICE, "milk");
+    alice.add(ALICE, "milk").unwrap();
     let mut bob = alice.clone();
 
     alice.remove(&"milk");
-    bob.add(BOB, "milk");
+    bob.add(BOB, "milk").unwrap();
 
     let merged = converge(&alice, &bob);
     assert!(merged.contains(&"milk"));
@@ -37,8 +37,8 @@ fn aw_set_concurrent_add_and_remove_of_one_element_add_wins() {
 fn aw_set_remove_only_removes_the_adds_it_observed() {
     let mut alice = AWSet::new();
     let mut bob = AWSet::new();
-    alice.add(ALICE, "eggs");
-    bob.add(BOB, "eggs"); // concurrent add Alice has not seen
+    alice.add(ALICE, "eggs").unwrap();
+    bob.add(BOB, "eggs").unwrap(); // concurrent add Alice has not seen
     alice.remove(&"eggs"); // removes Alice's add only
 
     let merged = converge(&alice, &bob);
@@ -60,7 +60,7 @@ fn aw_set_remove_only_removes_the_adds_it_observed() {
 #[test]
 fn aw_set_removed_element_is_not_resurrected_by_a_stale_state() {
     let mut alice = AWSet::new();
-    alice.add(ALICE, 1);
+    alice.add(ALICE, 1).unwrap();
     let stale = alice.clone();
     alice.remove(&1);
     alice.join(&stale);
@@ -70,9 +70,9 @@ fn aw_set_removed_element_is_not_resurrected_by_a_stale_state() {
 #[test]
 fn aw_set_delta_arriving_before_its_cause_is_not_lost() {
     let mut alice = AWSet::new();
-    let add = alice.add(ALICE, "x");
+    let add = alice.add(ALICE, "x").unwrap();
     let remove = alice.remove(&"x");
-    let again = alice.add(ALICE, "x");
+    let again = alice.add(ALICE, "x").unwrap();
 
     // Bob receives them backwards.
     let mut bob = AWSet::new();
@@ -87,15 +87,15 @@ fn aw_set_delta_arriving_before_its_cause_is_not_lost() {
 fn mv_register_keeps_concurrent_writes_and_a_later_write_supersedes_both() {
     let mut alice = MvRegister::new();
     let mut bob = MvRegister::new();
-    alice.write(ALICE, "red");
-    bob.write(BOB, "blue");
+    alice.write(ALICE, "red").unwrap();
+    bob.write(BOB, "blue").unwrap();
 
     let mut merged = converge(&alice, &bob);
     let mut values: Vec<_> = merged.values().copied().collect();
     values.sort_unstable();
     assert_eq!(values, ["blue", "red"]);
 
-    let delta = merged.write(CAROL, "green");
+    let delta = merged.write(CAROL, "green").unwrap();
     assert_eq!(merged.values().collect::<Vec<_>>(), [&"green"]);
     // The delta alone carries the supersession to a replica still holding both.
     alice.join(&bob);
@@ -108,13 +108,17 @@ fn or_map_concurrent_remove_and_update_keeps_only_the_unobserved_update() {
     // Documented outcome: observed-remove reset. The key survives with exactly the effects the
     // remover had not seen.
     let mut alice: ORMap<&str, AWSet<&str>> = ORMap::new();
-    alice.update("pantry", |set| set.add(ALICE, "rice"));
-    alice.update("pantry", |set| set.add(ALICE, "beans"));
+    alice
+        .update("pantry", |set| set.add(ALICE, "rice"))
+        .unwrap();
+    alice
+        .update("pantry", |set| set.add(ALICE, "beans"))
+        .unwrap();
     let mut bob = alice.clone();
 
     alice.remove(&"pantry");
-    bob.update("pantry", |set| set.add(BOB, "salt"));
-    bob.update("pantry", |set| set.remove(&"rice"));
+    bob.update("pantry", |set| set.add(BOB, "salt")).unwrap();
+    bob.update("pantry", |set| set.remove(&"rice")).unwrap();
 
     let merged = converge(&alice, &bob);
     let pantry = merged
@@ -126,11 +130,11 @@ fn or_map_concurrent_remove_and_update_keeps_only_the_unobserved_update() {
 #[test]
 fn or_map_concurrent_remove_and_register_write() {
     let mut alice: ORMap<String, MvRegister<u32>> = ORMap::new();
-    alice.update("milk".into(), |q| q.write(ALICE, 1));
+    alice.update("milk".into(), |q| q.write(ALICE, 1)).unwrap();
     let mut bob = alice.clone();
 
     alice.remove(&"milk".into());
-    bob.update("milk".into(), |q| q.write(BOB, 3));
+    bob.update("milk".into(), |q| q.write(BOB, 3)).unwrap();
 
     let merged = converge(&alice, &bob);
     let milk = merged.get(&"milk".into()).expect("the write survives");
@@ -146,8 +150,8 @@ fn or_map_concurrent_remove_and_register_write() {
 fn cart_concurrent_adds_of_one_item_add_up() {
     let mut alice: ORMap<String, crdt_core::CausalCounter> = ORMap::new();
     let mut bob = alice.clone();
-    alice.update("milk".into(), |q| q.add(ALICE, 2));
-    bob.update("milk".into(), |q| q.add(BOB, 1));
+    alice.update("milk".into(), |q| q.add(ALICE, 2)).unwrap();
+    bob.update("milk".into(), |q| q.add(BOB, 1)).unwrap();
     let merged = converge(&alice, &bob);
     assert_eq!(merged.get(&"milk".into()).unwrap().value(), 3);
 }
@@ -155,15 +159,15 @@ fn cart_concurrent_adds_of_one_item_add_up() {
 #[test]
 fn cart_remove_keeps_exactly_the_adds_it_had_not_seen() {
     let mut alice: ORMap<String, crdt_core::CausalCounter> = ORMap::new();
-    alice.update("milk".into(), |q| q.add(ALICE, 2));
+    alice.update("milk".into(), |q| q.add(ALICE, 2)).unwrap();
     let mut bob = alice.clone();
-    bob.update("milk".into(), |q| q.add(BOB, 3));
+    bob.update("milk".into(), |q| q.add(BOB, 3)).unwrap();
     let mut carol = bob.clone();
 
     // Carol saw all 5 and removes the milk; Bob, concurrently, takes one away and adds 4.
     carol.remove(&"milk".into());
-    bob.update("milk".into(), |q| q.add(BOB, -1));
-    bob.update("milk".into(), |q| q.add(BOB, 4));
+    bob.update("milk".into(), |q| q.add(BOB, -1)).unwrap();
+    bob.update("milk".into(), |q| q.add(BOB, 4)).unwrap();
     let merged = converge(&carol, &bob);
     assert_eq!(merged.get(&"milk".into()).unwrap().value(), 3);
 
@@ -177,8 +181,8 @@ fn cart_remove_keeps_exactly_the_adds_it_had_not_seen() {
 fn or_map_concurrent_updates_of_one_key_merge_by_the_value_type() {
     let mut alice: ORMap<u8, AWSet<u8>> = ORMap::new();
     let mut bob = alice.clone();
-    alice.update(1, |set| set.add(ALICE, 10));
-    bob.update(1, |set| set.add(BOB, 20));
+    alice.update(1, |set| set.add(ALICE, 10)).unwrap();
+    bob.update(1, |set| set.add(BOB, 20)).unwrap();
     let merged = converge(&alice, &bob);
     let set = merged.get(&1).unwrap();
     let mut elements: Vec<_> = set.iter().copied().collect();
@@ -252,25 +256,25 @@ fn vector_clocks_in_the_classic_three_process_exchange() {
     let mut clock2 = VersionVector::new();
     let mut clock3 = VersionVector::new();
 
-    clock1.increment(p1);
+    clock1.increment(p1).unwrap();
     let a = clock1.clone();
-    clock1.increment(p1);
+    clock1.increment(p1).unwrap();
     let b = clock1.clone();
     let m1 = b.clone();
 
-    clock2.increment(p2);
+    clock2.increment(p2).unwrap();
     let c = clock2.clone();
     clock2.merge(&m1);
-    clock2.increment(p2);
+    clock2.increment(p2).unwrap();
     let d = clock2.clone();
-    clock2.increment(p2);
+    clock2.increment(p2).unwrap();
     let e = clock2.clone();
     let m2 = e.clone();
 
-    clock3.increment(p3);
+    clock3.increment(p3).unwrap();
     let f = clock3.clone();
     clock3.merge(&m2);
-    clock3.increment(p3);
+    clock3.increment(p3).unwrap();
     let g = clock3.clone();
 
     // Happens-before along message chains, transitively.
@@ -321,7 +325,7 @@ fn causal_context_compacts_as_gaps_fill() {
     // Compact contexts built in different orders are equal values with equal encodings.
     let in_order: CausalContext = (1..=5).map(|c| Dot::new(ALICE, c)).collect();
     assert_eq!(context, in_order);
-    assert_eq!(context.next_dot(ALICE), Dot::new(ALICE, 6));
+    assert_eq!(context.next_dot(ALICE), Ok(Dot::new(ALICE, 6)));
     assert!(context.includes(&in_order) && in_order.includes(&context));
 }
 
@@ -355,10 +359,10 @@ fn counters_count_every_concurrent_change_once() {
 fn delta_since_ships_less_than_the_state() {
     let mut alice = AWSet::new();
     for i in 0..1_000u32 {
-        alice.add(ALICE, i);
+        alice.add(ALICE, i).unwrap();
     }
     let mut bob = alice.clone();
-    alice.add(ALICE, 5_000);
+    alice.add(ALICE, 5_000).unwrap();
     alice.remove(&7);
     let delta = alice.delta_since(&bob.version());
     assert_eq!(delta.len(), 1, "only the new element travels");

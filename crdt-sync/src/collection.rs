@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crdt_core::ReplicaId;
 
 use crate::delta_log::DeltaLog;
+use crate::edit_result::EditResult;
 use crate::merkle_index::MerkleIndex;
 use crate::object::{Object, ObjectType};
 use crate::object_id::ObjectId;
@@ -199,13 +200,15 @@ impl Collection {
     }
 
     /// Edits the object `id` as a `T` (created empty if absent) with a delta mutator, which is
-    /// given the object and this replica's id; logs the delta and returns it.
-    pub fn update<T: ObjectType + Clone>(
+    /// given the object and this replica's id; logs the delta and returns it. The mutator may
+    /// be infallible or fallible ([`EditResult`]); a refused edit changes nothing and is
+    /// returned as [`SyncError::Edit`].
+    pub fn update<T: ObjectType + Clone, R: EditResult<T>>(
         &mut self,
         id: &ObjectId,
-        edit: impl FnOnce(&mut T, ReplicaId) -> T,
+        edit: impl FnOnce(&mut T, ReplicaId) -> R,
     ) -> Result<T, SyncError> {
-        self.try_update(id, |value, replica| Ok(edit(value, replica)))
+        self.try_update(id, |value, replica| edit(value, replica).into_result())
     }
 
     /// [`update`](Self::update) with a mutator that may refuse (a position out of range, say):

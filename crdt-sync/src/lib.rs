@@ -25,6 +25,7 @@
 
 pub mod collection;
 pub mod delta_log;
+pub mod edit_result;
 pub mod merkle_index;
 pub mod message;
 #[cfg(feature = "net")]

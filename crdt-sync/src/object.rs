@@ -6,7 +6,7 @@
 //!
 //! let alice = ReplicaId::from_u128(1);
 //! let mut fruit = AWSet::new();
-//! let delta: Object = fruit.add(alice, "apple".to_string()).into();
+//! let delta: Object = fruit.add(alice, "apple".to_string()).unwrap().into();
 //! let mut replica: Object = AWSet::<String>::new().into();
 //! assert!(replica.join(&delta).unwrap());   // it changed
 //! assert!(!replica.join(&delta).unwrap());  // joining again changes nothing

@@ -24,6 +24,7 @@ use crdt_core::{
 };
 
 use crate::collection::Collection;
+use crate::edit_result::EditResult;
 use crate::object::{CounterMap, Object, ObjectType, RegisterMap};
 use crate::object_id::ObjectId;
 use crate::session::{Session, SessionConfig};
@@ -480,21 +481,21 @@ impl Simulation {
             }),
             4 => update(target, id, |s: &mut AWSet<String>, me| {
                 if pick.is_multiple_of(3) {
-                    s.remove(&word)
+                    Ok(s.remove(&word))
                 } else {
                     s.add(me, word)
                 }
             }),
             5 => update(target, id, |m: &mut RegisterMap, me| {
                 if pick.is_multiple_of(4) {
-                    m.remove(&word)
+                    Ok(m.remove(&word))
                 } else {
                     m.update(word, |r| r.write(me, format!("{}", pick % 100)))
                 }
             }),
             8 => update(target, id, |m: &mut CounterMap, me| {
                 if pick.is_multiple_of(4) {
-                    m.remove(&word)
+                    Ok(m.remove(&word))
                 } else {
                     let amount = (pick % 5) as i64 - 1;
                     m.update(word, |q| q.add(me, amount))
@@ -529,10 +530,10 @@ impl Simulation {
     }
 }
 
-fn update<T: ObjectType + Clone>(
+fn update<T: ObjectType + Clone, R: EditResult<T>>(
     replica: &mut Replica,
     id: &ObjectId,
-    edit: impl FnOnce(&mut T, ReplicaId) -> T,
+    edit: impl FnOnce(&mut T, ReplicaId) -> R,
 ) -> Option<Object> {
     replica.collection.update(id, edit).ok().map(Into::into)
 }

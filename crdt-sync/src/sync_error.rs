@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crdt_core::{DecodeError, EncodeError};
+use crdt_core::{CausalityError, DecodeError, EditError, EncodeError, PositionError};
 
 /// An error of the sync core.
 #[derive(Debug)]
@@ -48,6 +48,9 @@ pub enum SyncError {
     },
     /// A snapshot that cannot be made or restored, and why.
     Snapshot(String),
+    /// A local edit that the data type refused, changing nothing: a position past the end of a
+    /// sequence, or a replica at the end of its event counters.
+    Edit(EditError),
     /// A delta too large to fit in one frame.
     DeltaTooLarge {
         /// Its encoded size.
@@ -88,6 +91,7 @@ impl fmt::Display for SyncError {
                 write!(f, "the frame names object {id:?} more than once")
             }
             Self::Snapshot(reason) => write!(f, "snapshot: {reason}"),
+            Self::Edit(error) => write!(f, "edit refused: {error}"),
             Self::DeltaTooLarge { size, limit } => write!(
                 f,
                 "a delta of {size} bytes does not fit in a frame (at most {limit}); split the edit"
@@ -107,5 +111,23 @@ impl From<EncodeError> for SyncError {
 impl From<DecodeError> for SyncError {
     fn from(error: DecodeError) -> Self {
         Self::Decode(error)
+    }
+}
+
+impl From<EditError> for SyncError {
+    fn from(error: EditError) -> Self {
+        Self::Edit(error)
+    }
+}
+
+impl From<CausalityError> for SyncError {
+    fn from(error: CausalityError) -> Self {
+        Self::Edit(error.into())
+    }
+}
+
+impl From<PositionError> for SyncError {
+    fn from(error: PositionError) -> Self {
+        Self::Edit(error.into())
     }
 }

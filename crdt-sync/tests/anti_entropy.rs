@@ -29,7 +29,7 @@ fn edit(collection: &mut Collection, rng: &mut SimRng, objects: u64, edits: usiz
             1 => collection
                 .update(&id, |s: &mut AWSet<String>, me| {
                     if pick.is_multiple_of(3) {
-                        s.remove(&word)
+                        Ok(s.remove(&word))
                     } else {
                         s.add(me, word)
                     }
@@ -41,7 +41,7 @@ fn edit(collection: &mut Collection, rng: &mut SimRng, objects: u64, edits: usiz
             3 => collection
                 .update(&id, |m: &mut RegisterMap, me| {
                     if pick.is_multiple_of(4) {
-                        m.remove(&word)
+                        Ok(m.remove(&word))
                     } else {
                         m.update(word, |r| r.write(me, format!("{pick}")))
                     }

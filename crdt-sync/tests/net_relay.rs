@@ -504,7 +504,7 @@ async fn a_frame_naming_an_object_twice_is_refused_whole() {
             (id.clone(), Object::from(GCounter::new().increment(me, 1))),
             (
                 id.clone(),
-                Object::from(AWSet::<String>::new().add(me, "x".into())),
+                Object::from(AWSet::<String>::new().add(me, "x".into()).unwrap()),
             ),
         ],
     }))

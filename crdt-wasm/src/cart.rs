@@ -66,9 +66,10 @@ pub(crate) fn add(
     if item.is_empty() {
         return Err(js_error("an item name must not be empty"));
     }
-    Ok(cart.update(item, |quantity: &mut CausalCounter| {
+    cart.update(item, |quantity: &mut CausalCounter| {
         quantity.add(replica, value)
-    }))
+    })
+    .map_err(js_error)
 }
 
 /// `[{ item, quantity }]`, by item name.

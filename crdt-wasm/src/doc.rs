@@ -171,7 +171,7 @@ impl Doc {
     #[wasm_bindgen(js_name = registerWrite)]
     pub fn register_write(&mut self, id: &str, value: String) -> Result<(), JsError> {
         self.edit(id, |register: &mut MvRegister<String>, replica| {
-            Ok(register.write(replica, value))
+            register.write(replica, value).map_err(js_error)
         })
     }
 
@@ -188,7 +188,7 @@ impl Doc {
     #[wasm_bindgen(js_name = setAdd)]
     pub fn set_add(&mut self, id: &str, value: String) -> Result<(), JsError> {
         self.edit(id, |set: &mut AWSet<String>, replica| {
-            Ok(set.add(replica, value))
+            set.add(replica, value).map_err(js_error)
         })
     }
 

@@ -16,7 +16,7 @@
 use crdt_core::HybridClock;
 use wasm_bindgen::prelude::*;
 
-use crate::js_value::strings;
+use crate::js_value::{js_error, strings};
 use crate::wrapper::wrapper;
 
 wrapper! {
@@ -62,7 +62,7 @@ wrapper! {
 impl MvRegister {
     /// Writes `value`, replacing every value this copy has seen; returns the delta.
     pub fn write(&mut self, value: String) -> Result<Vec<u8>, JsError> {
-        let delta = self.value.write(self.replica, value);
+        let delta = self.value.write(self.replica, value).map_err(js_error)?;
         Self::delta(&delta)
     }
 

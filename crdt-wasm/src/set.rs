@@ -16,7 +16,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::js_value::sorted_strings;
+use crate::js_value::{js_error, sorted_strings};
 use crate::wrapper::wrapper;
 
 wrapper! {
@@ -28,7 +28,7 @@ wrapper! {
 impl AWSet {
     /// Adds `value`; returns the delta.
     pub fn add(&mut self, value: String) -> Result<Vec<u8>, JsError> {
-        let delta = self.value.add(self.replica, value);
+        let delta = self.value.add(self.replica, value).map_err(js_error)?;
         Self::delta(&delta)
     }
 

@@ -129,11 +129,11 @@ fn encodings() -> Vec<(String, Vec<u8>)> {
     pn.decrement(BOB, 2);
     add("pncounter", encode(&pn));
     let mut cc = CausalCounter::new();
-    cc.add(ALICE, 3);
+    cc.add(ALICE, 3).unwrap();
     let mut other = cc.clone();
     other.reset();
-    other.add(BOB, -2);
-    cc.add(ALICE, 4);
+    other.add(BOB, -2).unwrap();
+    cc.add(ALICE, 4).unwrap();
     add("causal-counter", encode(&cc.joined(&other)));
 
     let mut lww = LwwRegister::new();
@@ -144,36 +144,42 @@ fn encodings() -> Vec<(String, Vec<u8>)> {
     );
     add("lww-register", encode(&lww));
     let mut mv = MvRegister::new();
-    mv.write(ALICE, "a".to_string());
+    mv.write(ALICE, "a".to_string()).unwrap();
     let mut concurrent = MvRegister::new();
-    concurrent.write(BOB, "b".to_string());
+    concurrent.write(BOB, "b".to_string()).unwrap();
     add("mv-register", encode(&mv.joined(&concurrent)));
 
     let mut set = AWSet::new();
-    set.add(ALICE, "milk".to_string());
-    set.add(ALICE, "eggs".to_string());
+    set.add(ALICE, "milk".to_string()).unwrap();
+    set.add(ALICE, "eggs".to_string()).unwrap();
     let mut at_bob = set.clone();
     at_bob.remove(&"milk".to_string());
-    at_bob.add(BOB, "bread".to_string());
-    set.add(ALICE, "milk".to_string());
+    at_bob.add(BOB, "bread".to_string()).unwrap();
+    set.add(ALICE, "milk".to_string()).unwrap();
     add("aw-set", encode(&set.joined(&at_bob)));
 
     let mut map: ORMap<String, MvRegister<String>> = ORMap::new();
-    map.update("title".into(), |r| r.write(ALICE, "Groceries".into()));
-    map.update("owner".into(), |r| r.write(BOB, "bob".into()));
+    map.update("title".into(), |r| r.write(ALICE, "Groceries".into()))
+        .unwrap();
+    map.update("owner".into(), |r| r.write(BOB, "bob".into()))
+        .unwrap();
     map.remove(&"owner".to_string());
     add("map-of-registers", encode(&map));
     let mut cart: ORMap<String, CausalCounter> = ORMap::new();
-    cart.update("apples".into(), |c| c.add(ALICE, 3));
-    cart.update("pears".into(), |c| c.add(BOB, 1));
+    cart.update("apples".into(), |c| c.add(ALICE, 3)).unwrap();
+    cart.update("pears".into(), |c| c.add(BOB, 1)).unwrap();
     add("map-of-counters", encode(&cart));
     let mut sets: ORMap<u8, AWSet<u16>> = ORMap::new();
-    sets.update(1, |s| s.add(ALICE, 10));
-    sets.update(2, |s| s.add(BOB, 20));
+    sets.update(1, |s| s.add(ALICE, 10)).unwrap();
+    sets.update(2, |s| s.add(BOB, 20)).unwrap();
     add("map-of-sets", encode(&sets));
     let mut nested: ORMap<String, ORMap<u8, MvRegister<u64>>> = ORMap::new();
-    nested.update("row".into(), |m| m.update(1, |r| r.write(ALICE, 42)));
-    nested.update("col".into(), |m| m.update(2, |r| r.write(BOB, 7)));
+    nested
+        .update("row".into(), |m| m.update(1, |r| r.write(ALICE, 42)))
+        .unwrap();
+    nested
+        .update("col".into(), |m| m.update(2, |r| r.write(BOB, 7)))
+        .unwrap();
     add("map-of-maps", encode(&nested));
 
     let mut bytes: Rga<u8> = Rga::new();

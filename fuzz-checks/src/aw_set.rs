@@ -7,7 +7,7 @@
 use arbitrary::Unstructured;
 use crdt_core::AWSet;
 
-use crate::laws::{Replica, Subject, byte, check_laws};
+use crate::laws::{FEW_EVENTS, Replica, Subject, byte, check_laws};
 
 /// The fuzz target: a law script for `AWSet<u8>`.
 pub fn aw_set(data: &[u8]) {
@@ -38,7 +38,7 @@ impl Subject for AWSet<u8> {
 
     fn apply(&mut self, replica: &mut Replica, op: &SetOp) -> Self {
         let delta = match *op {
-            SetOp::Add(value) => self.add(replica.id, value),
+            SetOp::Add(value) => self.add(replica.id, value).expect(FEW_EVENTS),
             SetOp::Remove(value) => self.remove(&value),
             SetOp::Clear => self.clear(),
         };

@@ -21,8 +21,8 @@
 use std::fmt::Debug;
 
 use crdt_core::{
-    AWSet, CausalContext, CausalCounter, Codec, DeltaSince, HybridClock, Lattice, LwwRegister,
-    MvRegister, ORMap, PNCounter, ReplicaId, Rga, Text, VersionVector,
+    AWSet, CausalContext, CausalCounter, Codec, DeltaSince, EditError, HybridClock, Lattice,
+    LwwRegister, MvRegister, ORMap, PNCounter, ReplicaId, Rga, Text, VersionVector,
 };
 
 use crate::canonical::assert_canonical;
@@ -35,11 +35,16 @@ const FRESH: ReplicaId = ReplicaId::from_u128(0x5eed_f00d_5eed_f00d_5eed_f00d_5e
 /// The fuzz target: the input through every crdt-core decoder.
 pub fn decode_core(data: &[u8]) {
     if let Some(mut vv) = decoded::<VersionVector>(data) {
-        vv.increment(FRESH);
+        let before = vv.clone();
+        if vv.increment(FRESH).is_err() {
+            assert_eq!(vv, before, "a refused increment changes nothing");
+        }
         round_trip(&vv);
     }
     if let Some(mut context) = decoded::<CausalContext>(data) {
-        context.insert(context.next_dot(FRESH));
+        if let Ok(dot) = context.next_dot(FRESH) {
+            context.insert(dot);
+        }
         round_trip(&context);
     }
     lattice::<GCounterMut>(data);
@@ -72,7 +77,9 @@ fn decoded<T: Codec + PartialEq + Debug>(data: &[u8]) -> Option<T> {
 /// A decodable lattice type and a mutation of it by a fresh replica.
 trait Mutation {
     type T: Lattice + DeltaSince + Codec + Debug;
-    fn mutate(value: &mut Self::T) -> Self::T;
+    /// The mutation's delta, or `None` if the value refused it (its replica's counters
+    /// exhausted: possible when the input names `FRESH`).
+    fn mutate(value: &mut Self::T) -> Option<Self::T>;
 
     /// Whether `value` is a compacted sequence that `joined` (`⊥ ⊔ value`) holds every event
     /// of, under a smaller context. `Rga::compact` leaves a context that covers the tombstones
@@ -112,7 +119,10 @@ fn lattice<M: Mutation>(data: &[u8]) {
     );
 
     let mut mutated = value.clone();
-    let delta = M::mutate(&mut mutated);
+    let Some(delta) = M::mutate(&mut mutated) else {
+        assert_eq!(mutated, value, "a refused mutation changes nothing");
+        return;
+    };
     assert_eq!(
         value.clone().joined(&delta),
         mutated,
@@ -125,114 +135,130 @@ fn lattice<M: Mutation>(data: &[u8]) {
 struct GCounterMut;
 impl Mutation for GCounterMut {
     type T = crdt_core::GCounter;
-    fn mutate(value: &mut Self::T) -> Self::T {
-        value.increment(FRESH, 1)
+    fn mutate(value: &mut Self::T) -> Option<Self::T> {
+        Some(value.increment(FRESH, 1))
     }
 }
 
 struct PNCounterMut;
 impl Mutation for PNCounterMut {
     type T = PNCounter;
-    fn mutate(value: &mut Self::T) -> Self::T {
-        value.decrement(FRESH, 1)
+    fn mutate(value: &mut Self::T) -> Option<Self::T> {
+        Some(value.decrement(FRESH, 1))
     }
 }
 
 struct CausalCounterMut;
 impl Mutation for CausalCounterMut {
     type T = CausalCounter;
-    fn mutate(value: &mut Self::T) -> Self::T {
-        let add = value.add(FRESH, 2);
-        add.joined(&value.reset())
+    fn mutate(value: &mut Self::T) -> Option<Self::T> {
+        let add = value.add(FRESH, 2).ok()?;
+        Some(add.joined(&value.reset()))
     }
 }
 
 struct LwwMut;
 impl Mutation for LwwMut {
     type T = LwwRegister<String>;
-    fn mutate(value: &mut Self::T) -> Self::T {
+    fn mutate(value: &mut Self::T) -> Option<Self::T> {
         let delta = value.set("new".into(), &mut HybridClock::new(FRESH), &mut || 1_000);
         assert_eq!(value.get().map(String::as_str), Some("new"));
-        delta
+        Some(delta)
     }
 }
 
 struct MvMut;
 impl Mutation for MvMut {
     type T = MvRegister<String>;
-    fn mutate(value: &mut Self::T) -> Self::T {
-        let write = value.write(FRESH, "new".into());
+    fn mutate(value: &mut Self::T) -> Option<Self::T> {
+        let write = value.write(FRESH, "new".into()).ok()?;
         assert_eq!(value.values().collect::<Vec<_>>(), ["new"]);
-        write
+        Some(write)
     }
 }
 
 struct SetMut;
 impl Mutation for SetMut {
     type T = AWSet<String>;
-    fn mutate(value: &mut Self::T) -> Self::T {
+    fn mutate(value: &mut Self::T) -> Option<Self::T> {
         let first = value.iter().next().cloned();
-        let mut delta = value.add(FRESH, "new".into());
+        let mut delta = value.add(FRESH, "new".into()).ok()?;
         if let Some(first) = first.filter(|first| first != "new") {
             delta.join(&value.remove(&first));
             assert!(!value.contains(&first));
         }
         assert!(value.contains(&"new".to_string()));
-        delta
+        Some(delta)
     }
 }
 
 struct RegisterMapMut;
 impl Mutation for RegisterMapMut {
     type T = ORMap<String, MvRegister<String>>;
-    fn mutate(value: &mut Self::T) -> Self::T {
+    fn mutate(value: &mut Self::T) -> Option<Self::T> {
         let first = value.keys().next().cloned();
-        let mut delta = value.update("new".into(), |register| register.write(FRESH, "v".into()));
+        let mut delta = value
+            .update("new".into(), |register| register.write(FRESH, "v".into()))
+            .ok()?;
         if let Some(first) = first.filter(|first| first != "new") {
             delta.join(&value.remove(&first));
         }
-        delta
+        Some(delta)
     }
 }
 
 struct CounterMapMut;
 impl Mutation for CounterMapMut {
     type T = ORMap<String, CausalCounter>;
-    fn mutate(value: &mut Self::T) -> Self::T {
+    fn mutate(value: &mut Self::T) -> Option<Self::T> {
         let first = value.keys().next().cloned();
-        let mut delta = value.update("new".into(), |counter| counter.add(FRESH, 1));
+        let mut delta = value
+            .update("new".into(), |counter| counter.add(FRESH, 1))
+            .ok()?;
         if let Some(first) = first {
-            delta.join(&value.update(first, |counter| counter.reset()));
+            delta.join(&value.update(first, |counter| counter.reset()).ok()?);
         }
-        delta
+        Some(delta)
     }
 }
 
 struct SetMapMut;
 impl Mutation for SetMapMut {
     type T = ORMap<u8, AWSet<u16>>;
-    fn mutate(value: &mut Self::T) -> Self::T {
+    fn mutate(value: &mut Self::T) -> Option<Self::T> {
         let first = value.keys().next().copied();
-        let mut delta = value.update(7, |set| set.add(FRESH, 7));
+        let mut delta = value.update(7, |set| set.add(FRESH, 7)).ok()?;
         if let Some(first) = first {
-            delta.join(&value.update(first, |set| set.clear()));
+            delta.join(&value.update(first, |set| set.clear()).ok()?);
         }
-        delta
+        Some(delta)
     }
 }
 
 struct NestedMapMut;
 impl Mutation for NestedMapMut {
     type T = ORMap<String, ORMap<u8, MvRegister<u64>>>;
-    fn mutate(value: &mut Self::T) -> Self::T {
+    fn mutate(value: &mut Self::T) -> Option<Self::T> {
         let first = value.keys().next().cloned();
-        let mut delta = value.update("new".into(), |inner| {
-            inner.update(1, |register| register.write(FRESH, 1))
-        });
+        let mut delta = value
+            .update("new".into(), |inner| {
+                inner.update(1, |register| register.write(FRESH, 1))
+            })
+            .ok()?;
         if let Some(first) = first.filter(|first| first != "new") {
             delta.join(&value.remove(&first));
         }
-        delta
+        Some(delta)
+    }
+}
+
+/// The delta of a sequence edit at a valid position, `None` if it was refused because the
+/// counters or Lamport timestamps ran out (which the input can arrange).
+fn refusable<T>(edit: Result<T, EditError>) -> Option<T> {
+    match edit {
+        Ok(delta) => Some(delta),
+        Err(EditError::Causality(_)) => None,
+        Err(error) => panic!("an edit inside the sequence was refused: {error}"),
     }
 }
 
@@ -266,20 +292,16 @@ where
     fn compacted(value: &Self::T, joined: &Self::T) -> bool {
         value.context() != joined.context() && value.context().includes(joined.context())
     }
-    fn mutate(value: &mut Self::T) -> Self::T {
+    fn mutate(value: &mut Self::T) -> Option<Self::T> {
         let len = value.len();
         assert_eq!(value.iter().count() as u64, len);
-        let mut delta = value
-            .insert(FRESH, len / 2, [T::item(), T::item()])
-            .expect("the middle is a position");
+        let mut delta = refusable(value.insert(FRESH, len / 2, [T::item(), T::item()]))?;
         assert_eq!(value.get(len / 2), Some(&T::item()));
-        delta.join(
-            &value
-                .delete(FRESH, 0, 1)
-                .expect("the sequence is not empty"),
-        );
-        assert_eq!(value.len(), len + 1);
-        delta
+        if let Some(delete) = refusable(value.delete(FRESH, 0, 1)) {
+            delta.join(&delete);
+            assert_eq!(value.len(), len + 1);
+        }
+        Some(delta)
     }
 }
 
@@ -289,14 +311,14 @@ impl Mutation for TextMut {
     fn compacted(value: &Self::T, joined: &Self::T) -> bool {
         RgaMut::<char>::compacted(value.as_rga(), joined.as_rga())
     }
-    fn mutate(value: &mut Self::T) -> Self::T {
+    fn mutate(value: &mut Self::T) -> Option<Self::T> {
         let len = value.len();
         assert_eq!(value.to_string().chars().count() as u64, len);
-        let mut delta = value
-            .insert(FRESH, len / 2, "é🦀")
-            .expect("the middle is a position");
-        delta.join(&value.delete(FRESH, 0, 1).expect("the text is not empty"));
-        assert_eq!(value.len(), len + 1);
-        delta
+        let mut delta = refusable(value.insert(FRESH, len / 2, "é🦀"))?;
+        if let Some(delete) = refusable(value.delete(FRESH, 0, 1)) {
+            delta.join(&delete);
+            assert_eq!(value.len(), len + 1);
+        }
+        Some(delta)
     }
 }

@@ -30,6 +30,10 @@ use crdt_core::{Codec, DeltaSince, HybridClock, Lattice, ReplicaId};
 /// few enough that a run stays well under a millisecond.
 pub const MAX_MUTATIONS: usize = 64;
 
+/// Why a mutator in a script cannot run out of event counters: a script makes at most a few
+/// hundred events, and the values it mutates are made by scripts.
+pub const FEW_EVENTS: &str = "a script's replicas are far from the end of their counters";
+
 /// At most this many steps (mutations, deliveries, syncs) per script.
 pub const MAX_STEPS: usize = 256;
 

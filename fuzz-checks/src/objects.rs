@@ -12,7 +12,7 @@ use crdt_sync::object::{CounterMap, Object, RegisterMap};
 use crdt_sync::object_id::ObjectId;
 use crdt_sync::sync_error::SyncError;
 
-use crate::laws::byte;
+use crate::laws::{FEW_EVENTS, byte};
 
 /// The ids objects get: sorted, with shared prefixes, so that range bounds fall between them;
 /// one per object type, for [`local_edit`]'s typed mode.
@@ -76,18 +76,19 @@ fn mutate(value: &mut Object, replica: ReplicaId, millis: u64, u: &mut Unstructu
             .into(),
         Object::MvRegister(register) => match byte(u) % 4 {
             0 => register.clear().into(),
-            _ => register.write(replica, word(u)).into(),
+            _ => register.write(replica, word(u)).expect(FEW_EVENTS).into(),
         },
         Object::AWSet(set) => match byte(u) % 4 {
             0 => set.remove(&word(u)).into(),
             1 => set.clear().into(),
-            _ => set.add(replica, word(u)).into(),
+            _ => set.add(replica, word(u)).expect(FEW_EVENTS).into(),
         },
         Object::Map(map) => match byte(u) % 4 {
             0 => map.remove(&word(u)).into(),
             _ => {
                 let value = word(u);
                 map.update(word(u), |register| register.write(replica, value))
+                    .expect(FEW_EVENTS)
                     .into()
             }
         },
@@ -95,6 +96,7 @@ fn mutate(value: &mut Object, replica: ReplicaId, millis: u64, u: &mut Unstructu
             0 => map.remove(&word(u)).into(),
             _ => map
                 .update(word(u), |counter| counter.add(replica, small as i64 - 2))
+                .expect(FEW_EVENTS)
                 .into(),
         },
         Object::List(list) => {

@@ -10,7 +10,7 @@
 use arbitrary::{Arbitrary, Unstructured};
 use crdt_core::{LwwRegister, MvRegister};
 
-use crate::laws::{Replica, Subject, byte, check_laws};
+use crate::laws::{FEW_EVENTS, Replica, Subject, byte, check_laws};
 
 /// The fuzz target: a law script for one of the two registers.
 pub fn registers(data: &[u8]) {
@@ -76,7 +76,7 @@ impl Subject for MvRegister<u8> {
 
     fn apply(&mut self, replica: &mut Replica, op: &RegisterOp) -> Self {
         let delta = match *op {
-            RegisterOp::Write(value) => self.write(replica.id, value),
+            RegisterOp::Write(value) => self.write(replica.id, value).expect(FEW_EVENTS),
             RegisterOp::Clear => self.clear(),
         };
         match *op {

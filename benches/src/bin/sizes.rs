@@ -110,7 +110,9 @@ fn sets(rows: &mut Vec<Row>) {
     let mut set: AWSet<String> = AWSet::new();
     let mut their = TheirSet::new();
     for i in 0..1_000 {
-        let _delta = set.add(replica(i % 3), item(i));
+        let _delta = set
+            .add(replica(i % 3), item(i))
+            .expect(benches::COUNTERS_LEFT);
         let _op = their_add(&mut their, actor(i % 3), item(i));
     }
     rows.push(Row {
@@ -122,7 +124,9 @@ fn sets(rows: &mut Vec<Row>) {
         )
     });
 
-    let delta = set.add(replica(1), "item-new".to_owned());
+    let delta = set
+        .add(replica(1), "item-new".to_owned())
+        .expect(benches::COUNTERS_LEFT);
     let op = their_add(&mut their, actor(1), "item-new".to_owned());
     rows.push(row(
         "AWSet add delta / Orswot `Op::Add` (new element)",
@@ -158,13 +162,15 @@ fn registers_and_maps(rows: &mut Vec<Row>) {
     let mut their_register = crdts::MVReg::<u64, Actor>::new();
     for n in 0..3 {
         let mut at_n = MvRegister::new();
-        let _delta = at_n.write(replica(n), n);
+        let _delta = at_n.write(replica(n), n).expect(benches::COUNTERS_LEFT);
         register.join(&at_n);
         let mut their_at_n = crdts::MVReg::<u64, Actor>::new();
         their_at_n.apply(their_at_n.write(n, their_at_n.read_ctx().derive_add_ctx(actor(n))));
         their_register.merge(their_at_n);
     }
-    let delta = register.write(replica(0), 42);
+    let delta = register
+        .write(replica(0), 42)
+        .expect(benches::COUNTERS_LEFT);
     let op = their_register.write(42, their_register.read_ctx().derive_add_ctx(actor(0)));
     rows.push(row(
         "MvRegister write delta / MVReg `Op::Put` (over 3 concurrent values)",
@@ -176,12 +182,16 @@ fn registers_and_maps(rows: &mut Vec<Row>) {
     let mut map: ORMap<String, MvRegister<u64>> = ORMap::new();
     let mut their_map = crdts::Map::<String, crdts::MVReg<u64, Actor>, Actor>::new();
     for (n, key) in (0..3).zip(["milk", "eggs", "bread"]) {
-        let _delta = map.update(key.to_owned(), |quantity| quantity.write(replica(n), 1));
+        let _delta = map
+            .update(key.to_owned(), |quantity| quantity.write(replica(n), 1))
+            .expect(benches::COUNTERS_LEFT);
         let context = their_map.read_ctx().derive_add_ctx(actor(n));
         let op = their_map.update(key, context, |quantity, context| quantity.write(1, context));
         their_map.apply(op);
     }
-    let delta = map.update("milk".to_owned(), |quantity| quantity.write(replica(1), 3));
+    let delta = map
+        .update("milk".to_owned(), |quantity| quantity.write(replica(1), 3))
+        .expect(benches::COUNTERS_LEFT);
     let context = their_map.read_ctx().derive_add_ctx(actor(1));
     let op = their_map.update("milk", context, |quantity, context| {
         quantity.write(3, context)

@@ -36,7 +36,9 @@ fn main() {
             let mut small: AWSet<String> = AWSet::new();
             for i in 0..k {
                 let element = format!("history-{k}-{i}");
-                let _delta = small.add(sender, element.clone());
+                let _delta = small
+                    .add(sender, element.clone())
+                    .expect(benches::COUNTERS_LEFT);
                 let _delta = small.remove(&element);
             }
             big.join(&small);
@@ -45,7 +47,9 @@ fn main() {
             for (kind, times) in [("state", &mut states), ("delta", &mut deltas)] {
                 for repeat in 0..REPEATS {
                     let element = format!("new-{kind}-{k}-{repeat}");
-                    let delta = small.add(sender, element.clone());
+                    let delta = small
+                        .add(sender, element.clone())
+                        .expect(benches::COUNTERS_LEFT);
                     let state = small.clone();
                     let removal = small.remove(&element);
                     let change = if kind == "state" { &state } else { &delta };

@@ -14,7 +14,7 @@
 //! seen.insert(Dot::new(a, 2)); // the gap fills: the cloud compacts into the version vector
 //! assert_eq!(seen.version_vector().get(&a), 3);
 //! assert_eq!(seen.cloud().count(), 0);
-//! assert_eq!(seen.next_dot(a), Dot::new(a, 4));
+//! assert_eq!(seen.next_dot(a), Ok(Dot::new(a, 4)));
 //! ```
 //!
 //! Semantics: a grow-only set of dots; `union` is its join. Delta-CRDTs need it to tell "never
@@ -30,6 +30,7 @@ use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use smallvec::SmallVec;
 
+use crate::causal::causality_error::CausalityError;
 use crate::causal::counter_ranges::CounterRanges;
 use crate::causal::dot::Dot;
 use crate::causal::replica_id::ReplicaId;
@@ -56,15 +57,33 @@ impl CausalContext {
             .is_some_and(|ranges| ranges.contains(dot.counter))
     }
 
-    /// Records `dot` as seen.
+    /// Records `dot` as seen. A dot whose counter is outside `1..=Dot::MAX_COUNTER` names no
+    /// event (no replica can make it, no decoder accepts it), so there is nothing to record.
     pub fn insert(&mut self, dot: Dot) {
-        self.insert_range(dot.replica, dot.counter, dot.counter);
+        if (1..=Dot::MAX_COUNTER).contains(&dot.counter) {
+            self.insert_range(dot.replica, dot.counter, dot.counter);
+        }
     }
 
-    /// The next dot `replica` should use: one past the highest counter of it seen.
-    pub fn next_dot(&self, replica: ReplicaId) -> Dot {
+    /// The next dot `replica` should use: one past the highest counter of it seen; an error
+    /// if that would pass [`Dot::MAX_COUNTER`].
+    pub fn next_dot(&self, replica: ReplicaId) -> Result<Dot, CausalityError> {
+        self.next_dots_within(replica, 1, Dot::MAX_COUNTER)
+    }
+
+    /// The first of the next `count` dots of `replica` (`count >= 1`), if the last of them
+    /// stays within `limit`.
+    pub(crate) fn next_dots_within(
+        &self,
+        replica: ReplicaId,
+        count: u64,
+        limit: u64,
+    ) -> Result<Dot, CausalityError> {
         let max = self.ranges(&replica).map_or(0, CounterRanges::max);
-        Dot::new(replica, max.saturating_add(1))
+        match max.checked_add(count) {
+            Some(last) if last <= limit => Ok(Dot::new(replica, max + 1)),
+            _ => Err(CausalityError::CountersExhausted { replica }),
+        }
     }
 
     /// Joins `other` into this context: the union of the events seen.
@@ -198,6 +217,21 @@ impl CausalContext {
         parts
     }
 
+    /// The dots this context has seen and `other` has not.
+    pub(crate) fn difference(&self, other: &Self) -> Self {
+        let mut difference = Self::new();
+        for (replica, ranges) in &self.entries {
+            for (start, end) in ranges.iter() {
+                for (from, to, seen) in other.partition(replica, start, end) {
+                    if !seen {
+                        difference.insert_range(*replica, from, to);
+                    }
+                }
+            }
+        }
+        difference
+    }
+
     /// Records every counter in `start..=end` of `replica` as seen.
     pub(crate) fn insert_range(&mut self, replica: ReplicaId, start: u64, end: u64) {
         match self.position(&replica) {
@@ -246,6 +280,7 @@ impl From<&VersionVector> for CausalContext {
     }
 }
 
+/// Skips dots that name no event, as [`CausalContext::insert`] does.
 impl FromIterator<Dot> for CausalContext {
     fn from_iter<I: IntoIterator<Item = Dot>>(iter: I) -> Self {
         let mut context = Self::new();
@@ -256,6 +291,7 @@ impl FromIterator<Dot> for CausalContext {
     }
 }
 
+/// Skips dots that name no event, as [`CausalContext::insert`] does.
 impl Extend<Dot> for CausalContext {
     fn extend<I: IntoIterator<Item = Dot>>(&mut self, iter: I) {
         for dot in iter {

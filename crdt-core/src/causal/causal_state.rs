@@ -6,7 +6,7 @@
 //!
 //! let a = ReplicaId::from_u128(1);
 //! let mut set = AWSet::new();
-//! set.add(a, "tea");
+//! set.add(a, "tea").unwrap();
 //! let delta = set.remove(&"tea");
 //! // A remove delta holds nothing, but its context says which adds it saw.
 //! assert!(delta.state().store().is_empty());
@@ -22,6 +22,7 @@ use alloc::vec::Vec;
 use serde::{Deserializer, Serialize, Serializer};
 
 use crate::causal::causal_context::CausalContext;
+use crate::causal::causality_error::CausalityError;
 use crate::causal::dot::Dot;
 use crate::causal::dot_store::{DotStore, StoreEncoding, WithContext};
 use crate::causal::replica_id::ReplicaId;
@@ -59,7 +60,7 @@ impl<S: DotStore> CausalState<S> {
     }
 
     /// The next dot `replica` should use for a new event here.
-    pub(crate) fn next_dot(&self, replica: ReplicaId) -> Dot {
+    pub(crate) fn next_dot(&self, replica: ReplicaId) -> Result<Dot, CausalityError> {
         self.context.next_dot(replica)
     }
 
@@ -116,6 +117,7 @@ macro_rules! causal_crdt_impls {
     (
         $name:ident<$($param:ident),*> where [$($bounds:tt)*],
         store = $store:ty,
+        view = $view:ident,
         encodable where [$($codec_bounds:tt)*],
         tag = $tag:expr,
         map_tag = $map_tag:expr
@@ -124,6 +126,11 @@ macro_rules! causal_crdt_impls {
             /// The dot store and causal context this value is made of.
             pub fn state(&self) -> &$crate::causal::causal_state::CausalState<$store> {
                 &self.state
+            }
+
+            /// A read-only view of this value (what an [`ORMap`](crate::ORMap) lends out).
+            pub fn view(&self) -> $view<'_, $($param),*> {
+                $view(self.state.store())
             }
         }
 
@@ -153,6 +160,12 @@ macro_rules! causal_crdt_impls {
 
         impl<$($param),*> $crate::lattice::CausalCrdt for $name<$($param),*> where $($bounds)* {
             type Store = $store;
+
+            type Ref<'a> = $view<'a, $($param),*> where Self: 'a;
+
+            fn view_of<'a>(store: &'a $store) -> $view<'a, $($param),*> where Self: 'a {
+                $view(store)
+            }
 
             fn from_state(state: $crate::causal::causal_state::CausalState<$store>) -> Self {
                 Self { state }

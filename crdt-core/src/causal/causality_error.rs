@@ -2,15 +2,27 @@
 
 use core::fmt;
 
+use crate::causal::dot::Dot;
 use crate::causal::hlc::Timestamp;
+use crate::causal::replica_id::ReplicaId;
 
 /// A value that breaks the causality contract, which only a replica misusing its identity
-/// (two live replicas with one id, or one that forgot its clock) can produce.
+/// (two live replicas with one id, or one that forgot its clock) can produce, or an event that
+/// cannot be named because its replica has used every name there is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CausalityError {
     /// Two different values carry the same timestamp, so one replica id issued it twice.
     DuplicateTimestamp(Timestamp),
+    /// The replica has used every event counter the encoding carries (up to
+    /// [`Dot::MAX_COUNTER`]), so a new event could not be named without reusing a dot or making
+    /// a state no decoder accepts. Nothing was changed. Honest replicas never get here (2^62
+    /// events); a peer can, by forging events of this replica's id. Continue under a fresh
+    /// replica id.
+    CountersExhausted {
+        /// The replica whose counters ran out.
+        replica: ReplicaId,
+    },
 }
 
 impl fmt::Display for CausalityError {
@@ -20,6 +32,11 @@ impl fmt::Display for CausalityError {
                 f,
                 "two different values carry timestamp {}.{} of replica {}: that replica id is used twice",
                 stamp.millis, stamp.logical, stamp.replica
+            ),
+            Self::CountersExhausted { replica } => write!(
+                f,
+                "replica {replica} has used every event counter (up to {}): continue under a fresh replica id",
+                Dot::MAX_COUNTER
             ),
         }
     }

@@ -25,8 +25,11 @@ pub struct Dot {
 }
 
 impl Dot {
-    /// The largest counter a decoded value may carry. Far beyond any real replica's event
-    /// count, it keeps `counter + 1` from overflowing on bytes a peer made up.
+    /// The largest counter a decoded value may carry, so the largest any event has. Far beyond
+    /// any real replica's event count, it keeps `counter + 1` from overflowing on bytes a peer
+    /// made up. A mutator that would need a greater counter returns
+    /// [`CausalityError::CountersExhausted`](crate::CausalityError::CountersExhausted) and
+    /// changes nothing, so every state stays decodable.
     pub const MAX_COUNTER: u64 = 1 << 62;
 
     /// The `counter`-th event of `replica`.

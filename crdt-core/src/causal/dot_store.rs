@@ -15,7 +15,7 @@
 //!
 //! // AWSet is a DotMap<element, DotSet> under a causal context.
 //! let mut set = AWSet::new();
-//! let delta = set.add(ReplicaId::from_u128(1), "milk");
+//! let delta = set.add(ReplicaId::from_u128(1), "milk").unwrap();
 //! assert_eq!(delta.state().store().len(), 1);
 //! ```
 

@@ -6,8 +6,8 @@
 //! let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
 //! let mut left = VersionVector::new();
 //! let mut right = VersionVector::new();
-//! left.increment(a);
-//! right.increment(b);
+//! left.increment(a).unwrap();
+//! right.increment(b).unwrap();
 //! assert!(left.concurrent_with(&right));
 //!
 //! right.merge(&left);
@@ -27,6 +27,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Deserializer, Serialize};
 use smallvec::SmallVec;
 
+use crate::causal::causality_error::CausalityError;
 use crate::causal::dot::Dot;
 use crate::causal::replica_id::ReplicaId;
 use crate::codec::decode_error::DecodeError;
@@ -52,15 +53,22 @@ impl VersionVector {
         }
     }
 
-    /// Records the next event of `replica` and returns its dot.
-    pub fn increment(&mut self, replica: ReplicaId) -> Dot {
-        let counter = self.get(&replica).saturating_add(1);
+    /// Records the next event of `replica` and returns its dot; an error, changing nothing,
+    /// if `replica` is at [`Dot::MAX_COUNTER`].
+    pub fn increment(&mut self, replica: ReplicaId) -> Result<Dot, CausalityError> {
+        let counter = self.get(&replica) + 1;
+        if counter > Dot::MAX_COUNTER {
+            return Err(CausalityError::CountersExhausted { replica });
+        }
         self.raise(replica, counter);
-        Dot::new(replica, counter)
+        Ok(Dot::new(replica, counter))
     }
 
-    /// Raises the entry of `replica` to `counter` if it is lower.
+    /// Raises the entry of `replica` to `counter` if it is lower. No event has a counter above
+    /// [`Dot::MAX_COUNTER`], so a greater `counter` raises the entry to that: "seen all of
+    /// them".
     pub fn raise(&mut self, replica: ReplicaId, counter: u64) {
+        let counter = counter.min(Dot::MAX_COUNTER);
         if counter == 0 {
             return;
         }

@@ -6,12 +6,12 @@
 //! let (alice, bob) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
 //! // A shopping cart: item → quantity.
 //! let mut at_alice: ORMap<String, CausalCounter> = ORMap::new();
-//! at_alice.update("milk".to_string(), |quantity| quantity.add(alice, 2));
+//! at_alice.update("milk".to_string(), |quantity| quantity.add(alice, 2)).unwrap();
 //! let mut at_bob = at_alice.clone();
 //!
 //! // Concurrently: Alice removes the milk, Bob adds one more.
 //! let removal = at_alice.remove(&"milk".to_string());
-//! let one_more = at_bob.update("milk".to_string(), |quantity| quantity.add(bob, 1));
+//! let one_more = at_bob.update("milk".to_string(), |quantity| quantity.add(bob, 1)).unwrap();
 //! at_alice.join(&one_more);
 //! at_bob.join(&removal);
 //!
@@ -34,6 +34,7 @@
 
 use crate::causal::causal_context::CausalContext;
 use crate::causal::causal_state::{CausalState, causal_crdt_impls};
+use crate::causal::causality_error::CausalityError;
 use crate::causal::dot_fun::DotFun;
 use crate::causal::dot_store::DotStore;
 use crate::causal::replica_id::ReplicaId;
@@ -49,6 +50,7 @@ pub struct CausalCounter {
 causal_crdt_impls!(
     CausalCounter<> where [],
     store = DotFun<i64>,
+    view = CausalCounterRef,
     encodable where [],
     tag = type_tag::CAUSAL_COUNTER,
     map_tag = type_tag::COUNTER_MAP
@@ -60,18 +62,19 @@ impl CausalCounter {
         Self::default()
     }
 
-    /// Adds `amount` (negative to subtract) as a new event of `replica`; returns the delta.
-    /// Adding 0 changes nothing and returns the empty delta.
-    pub fn add(&mut self, replica: ReplicaId, amount: i64) -> Self {
+    /// Adds `amount` (negative to subtract) as a new event of `replica`; returns the delta,
+    /// or [`CausalityError::CountersExhausted`] (changing nothing) if `replica` has no event
+    /// counter left. Adding 0 changes nothing and returns the empty delta.
+    pub fn add(&mut self, replica: ReplicaId, amount: i64) -> Result<Self, CausalityError> {
         if amount == 0 {
-            return Self::default();
+            return Ok(Self::default());
         }
-        let dot = self.state.next_dot(replica);
+        let dot = self.state.next_dot(replica)?;
         let delta = Self {
             state: CausalState::new(DotFun::single(dot, amount), CausalContext::from_iter([dot])),
         };
         self.join(&delta);
-        delta
+        Ok(delta)
     }
 
     /// Removes every add seen here (a concurrent add elsewhere stands); returns the delta.
@@ -85,14 +88,30 @@ impl CausalCounter {
 
     /// The sum of the adds standing, saturating at `i64`'s bounds.
     pub fn value(&self) -> i64 {
-        self.state
-            .store()
+        self.view().value()
+    }
+
+    /// Whether no add stands (never added to, or reset).
+    pub fn is_empty(&self) -> bool {
+        self.view().is_empty()
+    }
+}
+
+/// A read-only view of a [`CausalCounter`] (as an [`ORMap`](crate::ORMap) lends its values
+/// out).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CausalCounterRef<'a>(&'a DotFun<i64>);
+
+impl CausalCounterRef<'_> {
+    /// The sum of the adds standing, saturating at `i64`'s bounds.
+    pub fn value(self) -> i64 {
+        self.0
             .iter()
             .fold(0i64, |sum, (_, amount)| sum.saturating_add(*amount))
     }
 
     /// Whether no add stands (never added to, or reset).
-    pub fn is_empty(&self) -> bool {
-        self.state.store().is_bottom()
+    pub fn is_empty(self) -> bool {
+        self.0.is_bottom()
     }
 }

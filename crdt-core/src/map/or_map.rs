@@ -6,12 +6,12 @@
 //! let (alice, bob) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
 //! // A shopping cart: item → quantity.
 //! let mut at_alice: ORMap<String, MvRegister<u32>> = ORMap::new();
-//! at_alice.update("milk".to_string(), |quantity| quantity.write(alice, 1));
+//! at_alice.update("milk".to_string(), |quantity| quantity.write(alice, 1)).unwrap();
 //! let mut at_bob = at_alice.clone();
 //!
 //! // Concurrently: Alice removes milk, Bob sets its quantity to 3.
 //! let removal = at_alice.remove(&"milk".to_string());
-//! let update = at_bob.update("milk".to_string(), |quantity| quantity.write(bob, 3));
+//! let update = at_bob.update("milk".to_string(), |quantity| quantity.write(bob, 3)).unwrap();
 //! at_alice.join(&update);
 //! at_bob.join(&removal);
 //!
@@ -30,12 +30,16 @@
 //! kept: the live events of each present key; removed keys are gone, remembered only by the
 //! one shared causal context.
 
+use alloc::vec::Vec;
+
 use crate::causal::causal_context::CausalContext;
 use crate::causal::causal_state::{CausalState, causal_crdt_impls};
+use crate::causal::causality_error::CausalityError;
+use crate::causal::dot::Dot;
 use crate::causal::dot_map::DotMap;
 use crate::causal::dot_store::{DotStore, Key};
 use crate::codec::type_tag;
-use crate::lattice::{CausalCrdt, Lattice};
+use crate::lattice::{CausalCrdt, Lattice, MutatorResult};
 
 /// A map from `K` to embedded causal CRDTs `V` (AWSet, MvRegister, ORMap, …).
 #[derive(Clone, PartialEq, Debug)]
@@ -46,6 +50,7 @@ pub struct ORMap<K: Key, V: CausalCrdt> {
 causal_crdt_impls!(
     ORMap<K, V> where [K: Key, V: CausalCrdt],
     store = DotMap<K, V::Store>,
+    view = ORMapRef,
     encodable where [
         K: Key + serde::Serialize + serde::de::DeserializeOwned,
         V: CausalCrdt<Store: crate::causal::dot_store::StoreEncoding> + crate::codec::MapValueTag,
@@ -60,23 +65,42 @@ impl<K: Key, V: CausalCrdt> ORMap<K, V> {
         Self::default()
     }
 
-    /// Applies `mutate` (a mutator of `V`, returning its delta) to the value under `key`,
-    /// starting from the empty value if the key is absent; returns the map's delta.
+    /// Applies `mutate` to the value under `key` (starting from the empty value if the key is
+    /// absent); returns the map's delta, or `mutate`'s error with the map unchanged (see
+    /// [`MutatorResult`]: `mutate` may end with a fallible mutator or an infallible one).
     ///
     /// `mutate` receives the value as seen here, with the map's context, so that new events get
-    /// fresh dots and supersede what is seen. It must return the delta its mutator returned
-    /// (join several with [`Lattice::join`] if it calls more than one), never the value itself:
-    /// the value carries the whole map's context, and as a delta it would remove every other
-    /// key it has seen.
-    pub fn update(&mut self, key: K, mutate: impl FnOnce(&mut V) -> V) -> Self {
-        let store = self.state.store().get(&key).cloned().unwrap_or_default();
-        let mut value = V::from_state(CausalState::new(store, self.state.context().clone()));
-        let (store, context) = mutate(&mut value).into_state().into_parts();
+    /// fresh dots and supersede what is seen; it calls the value's mutators, as many as it
+    /// likes (`|quantity| quantity.add(alice, 2)`). The map's delta is made from what `mutate`
+    /// did to the value, not from what it returns: the `Ok` value (a mutator's delta, usually)
+    /// is ignored (only an error counts). So a closure that returns some other value changes nothing by it, and one
+    /// that never touches its argument leaves the map as it was and returns the empty delta.
+    /// The delta holds the events `mutate` made (those the map had not seen) and removes the
+    /// ones it removed; events the value already had are kept as they are.
+    pub fn update<R: MutatorResult<V>>(
+        &mut self,
+        key: K,
+        mutate: impl FnOnce(&mut V) -> R,
+    ) -> Result<Self, CausalityError> {
+        let before = self.state.store().get(&key).cloned().unwrap_or_default();
+        let mut value = V::from_state(CausalState::new(
+            before.clone(),
+            self.state.context().clone(),
+        ));
+        mutate(&mut value).into_result()?;
+        let (after, after_context) = value.into_state().into_parts();
+        let mut kept: Vec<Dot> = after.dots().collect();
+        kept.sort_unstable();
+        let mut context = after_context.difference(self.state.context());
+        context.extend(before.dots().filter(|dot| kept.binary_search(dot).is_err()));
         let delta = Self {
-            state: CausalState::new(DotMap::single(key, store), context),
+            state: CausalState::new(
+                DotMap::single(key, after.unseen_by(self.state.context())),
+                context,
+            ),
         };
         self.join(&delta);
-        delta
+        Ok(delta)
     }
 
     /// Removes every event of `key` seen here (observed-remove reset); returns the delta.
@@ -104,33 +128,89 @@ impl<K: Key, V: CausalCrdt> ORMap<K, V> {
         delta
     }
 
-    /// The value under `key`, if present.
-    pub fn get(&self, key: &K) -> Option<V> {
-        self.state.store().get(key).map(|store| {
-            V::from_state(CausalState::new(
-                store.clone(),
-                self.state.context().clone(),
-            ))
-        })
+    /// A read-only view of the value under `key`, if present: borrowed, so reading one value
+    /// costs nothing in proportion to the map.
+    pub fn get(&self, key: &K) -> Option<V::Ref<'_>> {
+        self.view().get(key)
+    }
+
+    /// The `(key, value)` entries, in no particular order, values as read-only views.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&K, V::Ref<'_>)> + '_ {
+        self.view().iter()
     }
 
     /// Whether `key` is present.
     pub fn contains_key(&self, key: &K) -> bool {
-        self.state.store().contains_key(key)
+        self.view().contains_key(key)
     }
 
     /// The keys, in no particular order.
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &K> + '_ {
-        self.state.store().keys()
+        self.view().keys()
     }
 
     /// The number of keys.
     pub fn len(&self) -> usize {
-        self.state.store().len()
+        self.view().len()
     }
 
     /// Whether the map is empty.
     pub fn is_empty(&self) -> bool {
-        self.state.store().is_empty()
+        self.view().is_empty()
+    }
+}
+
+/// A read-only view of an [`ORMap`] (as an enclosing map lends its values out).
+pub struct ORMapRef<'a, K: Key, V: CausalCrdt>(&'a DotMap<K, V::Store>);
+
+impl<K: Key, V: CausalCrdt> Clone for ORMapRef<'_, K, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K: Key, V: CausalCrdt> Copy for ORMapRef<'_, K, V> {}
+
+impl<K: Key, V: CausalCrdt> PartialEq for ORMapRef<'_, K, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl<K: Key, V: CausalCrdt> core::fmt::Debug for ORMapRef<'_, K, V> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("ORMapRef").field(self.0).finish()
+    }
+}
+
+impl<'a, K: Key, V: CausalCrdt + 'a> ORMapRef<'a, K, V> {
+    /// The value under `key`, if present.
+    pub fn get(self, key: &K) -> Option<V::Ref<'a>> {
+        self.0.get(key).map(V::view_of)
+    }
+
+    /// The `(key, value)` entries, in no particular order.
+    pub fn iter(self) -> impl ExactSizeIterator<Item = (&'a K, V::Ref<'a>)> {
+        self.0.iter().map(|(key, store)| (key, V::view_of(store)))
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(self, key: &K) -> bool {
+        self.0.contains_key(key)
+    }
+
+    /// The keys, in no particular order.
+    pub fn keys(self) -> impl ExactSizeIterator<Item = &'a K> {
+        self.0.keys()
+    }
+
+    /// The number of keys.
+    pub fn len(self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the map is empty.
+    pub fn is_empty(self) -> bool {
+        self.0.is_empty()
     }
 }

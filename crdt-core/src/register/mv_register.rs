@@ -6,13 +6,13 @@
 //! let (alice, bob) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
 //! let mut at_alice = MvRegister::new();
 //! let mut at_bob = MvRegister::new();
-//! at_alice.write(alice, "blue");
-//! at_bob.write(bob, "green");
+//! at_alice.write(alice, "blue").unwrap();
+//! at_bob.write(bob, "green").unwrap();
 //! at_alice.join(&at_bob);
 //! assert_eq!(at_alice.values().collect::<Vec<_>>(), [&"blue", &"green"]);
 //!
 //! // A write supersedes every value its writer had seen.
-//! at_alice.write(alice, "teal");
+//! at_alice.write(alice, "teal").unwrap();
 //! assert_eq!(at_alice.values().collect::<Vec<_>>(), [&"teal"]);
 //! ```
 //!
@@ -23,6 +23,7 @@
 
 use crate::causal::causal_context::CausalContext;
 use crate::causal::causal_state::{CausalState, causal_crdt_impls};
+use crate::causal::causality_error::CausalityError;
 use crate::causal::dot_fun::DotFun;
 use crate::causal::dot_store::{DotStore, Value};
 use crate::causal::replica_id::ReplicaId;
@@ -38,6 +39,7 @@ pub struct MvRegister<T: Value> {
 causal_crdt_impls!(
     MvRegister<T> where [T: Value],
     store = DotFun<T>,
+    view = MvRegisterRef,
     encodable where [T: Value + serde::Serialize + serde::de::DeserializeOwned],
     tag = type_tag::MV_REGISTER,
     map_tag = type_tag::OR_MAP
@@ -50,16 +52,17 @@ impl<T: Value> MvRegister<T> {
     }
 
     /// Writes `value` as a new event of `replica`, replacing every value seen here; returns
-    /// the delta.
-    pub fn write(&mut self, replica: ReplicaId, value: T) -> Self {
-        let dot = self.state.next_dot(replica);
+    /// the delta, or [`CausalityError::CountersExhausted`] (changing nothing) if `replica` has
+    /// no event counter left.
+    pub fn write(&mut self, replica: ReplicaId, value: T) -> Result<Self, CausalityError> {
+        let dot = self.state.next_dot(replica)?;
         let mut context: CausalContext = self.state.store().dots().collect();
         context.insert(dot);
         let delta = Self {
             state: CausalState::new(DotFun::single(dot, value), context),
         };
         self.join(&delta);
-        delta
+        Ok(delta)
     }
 
     /// Removes every value seen here (a concurrent write elsewhere survives); returns the
@@ -74,11 +77,35 @@ impl<T: Value> MvRegister<T> {
 
     /// The values of the concurrent writes standing, ordered by their dots.
     pub fn values(&self) -> impl ExactSizeIterator<Item = &T> + '_ {
-        self.state.store().iter().map(|(_, value)| value)
+        self.view().values()
     }
 
     /// Whether no value stands (never written, or cleared).
     pub fn is_empty(&self) -> bool {
-        self.state.store().is_empty()
+        self.view().is_empty()
+    }
+}
+
+/// A read-only view of an [`MvRegister`] (as an [`ORMap`](crate::ORMap) lends its values out).
+#[derive(Debug, PartialEq)]
+pub struct MvRegisterRef<'a, T: Value>(&'a DotFun<T>);
+
+impl<T: Value> Clone for MvRegisterRef<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Value> Copy for MvRegisterRef<'_, T> {}
+
+impl<'a, T: Value> MvRegisterRef<'a, T> {
+    /// The values of the concurrent writes standing, ordered by their dots.
+    pub fn values(self) -> impl ExactSizeIterator<Item = &'a T> {
+        self.0.iter().map(|(_, value)| value)
+    }
+
+    /// Whether no value stands (never written, or cleared).
+    pub fn is_empty(self) -> bool {
+        self.0.is_empty()
     }
 }

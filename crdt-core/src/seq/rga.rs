@@ -44,11 +44,13 @@ use alloc::vec::Vec;
 use smallvec::SmallVec;
 
 use crate::causal::causal_context::CausalContext;
+use crate::causal::causality_error::CausalityError;
 use crate::causal::dot::Dot;
 use crate::causal::replica_id::ReplicaId;
 use crate::causal::version_vector::VersionVector;
 use crate::lattice::{DeltaSince, Lattice};
 use crate::seq::delete_log::{DeleteLog, DeleteRun};
+use crate::seq::edit_error::EditError;
 use crate::seq::position_error::PositionError;
 use crate::seq::span::{ElementId, Span};
 use crate::seq::span_tree::{Cursor, SpanTree};
@@ -223,23 +225,33 @@ impl<T: Clone> Rga<T> {
     }
 
     /// Inserts `items` at `pos` (0 = the start, `len()` = the end) as new events of
-    /// `replica`; returns the delta.
+    /// `replica`; returns the delta. Refused, changing nothing, if `pos` is past the end or if
+    /// the new elements' counters or Lamport timestamps would pass the encoding's range
+    /// ([`EditError::Causality`]).
     pub fn insert(
         &mut self,
         replica: ReplicaId,
         pos: u64,
         items: impl IntoIterator<Item = T>,
-    ) -> Result<Self, PositionError> {
+    ) -> Result<Self, EditError> {
         let len = self.len();
         if pos > len {
-            return Err(PositionError { end: pos, len });
+            return Err(PositionError { end: pos, len }.into());
         }
         let content: Vec<T> = items.into_iter().collect();
         if content.is_empty() {
             return Ok(Self::default());
         }
+        let count = content.len() as u64;
+        let dot = self.next_dots(replica, count)?;
+        if self
+            .max_lamport
+            .checked_add(count)
+            .is_none_or(|last| last >= Dot::MAX_COUNTER)
+        {
+            return Err(CausalityError::CountersExhausted { replica }.into());
+        }
         let agent = self.agent(replica);
-        let dot = self.context.next_dot(replica);
         let origin_cursor = match pos {
             0 => None,
             _ => self.tree.find_visible_for_edit(pos - 1),
@@ -247,7 +259,7 @@ impl<T: Clone> Rga<T> {
         let span = Span::new(
             ElementId::new(agent, dot.counter),
             origin_cursor.and_then(|cursor| self.element_at(cursor)),
-            self.max_lamport.saturating_add(1),
+            self.max_lamport + 1,
             content,
         );
         let last = span.last_id().counter;
@@ -296,17 +308,17 @@ impl<T: Clone> Rga<T> {
     }
 
     /// Deletes `len` visible elements from `pos` as new events of `replica`; returns the
-    /// delta.
-    pub fn delete(
-        &mut self,
-        replica: ReplicaId,
-        pos: u64,
-        len: u64,
-    ) -> Result<Self, PositionError> {
+    /// delta. Refused, changing nothing, if the range passes the end or if `replica` is within
+    /// `len` events of the end of its counters ([`EditError::Causality`]; a delete takes one
+    /// event per run of elements it deletes, at most `len`).
+    pub fn delete(&mut self, replica: ReplicaId, pos: u64, len: u64) -> Result<Self, EditError> {
         let total = self.len();
         let end = pos.saturating_add(len);
         if end > total {
-            return Err(PositionError { end, len: total });
+            return Err(PositionError { end, len: total }.into());
+        }
+        if len > 0 {
+            self.next_dots(replica, len)?;
         }
         let mut delta = Self::default();
         let mut remaining = len;
@@ -319,7 +331,7 @@ impl<T: Clone> Rga<T> {
             };
             let take = remaining.min(span.len() - cursor.offset);
             let target = self.dot_of(span.id.plus(cursor.offset));
-            let dot = self.context.next_dot(replica);
+            let dot = self.next_dots(replica, 1)?;
             let run = DeleteRun::single(target, take);
             // The cursor is at hand: delete there instead of finding the elements by id.
             self.tree.delete_at(cursor, take);
@@ -328,6 +340,14 @@ impl<T: Clone> Rga<T> {
             remaining -= take;
         }
         Ok(delta)
+    }
+
+    /// The first of `count` new dots of `replica`. A sequence's runs end below
+    /// [`Dot::MAX_COUNTER`] (a run of `n` from `first` needs `first + n <= MAX_COUNTER` to
+    /// decode), one short of what other types allow.
+    fn next_dots(&self, replica: ReplicaId, count: u64) -> Result<Dot, CausalityError> {
+        self.context
+            .next_dots_within(replica, count, Dot::MAX_COUNTER - 1)
     }
 
     fn agent(&mut self, replica: ReplicaId) -> u32 {

@@ -34,7 +34,7 @@ use crate::codec::decode_error::DecodeError;
 use crate::codec::raw::{FromRaw, deserialize_via_raw};
 use crate::codec::{Codec, type_tag};
 use crate::lattice::{DeltaSince, Lattice};
-use crate::seq::position_error::PositionError;
+use crate::seq::edit_error::EditError;
 use crate::seq::rga::{AsString, RawRga, Rga};
 
 /// Replicated plain text, addressed by codepoint.
@@ -50,24 +50,14 @@ impl Text {
     }
 
     /// Inserts `text` at codepoint `pos` as new events of `replica`; returns the delta.
-    pub fn insert(
-        &mut self,
-        replica: ReplicaId,
-        pos: u64,
-        text: &str,
-    ) -> Result<Self, PositionError> {
+    pub fn insert(&mut self, replica: ReplicaId, pos: u64, text: &str) -> Result<Self, EditError> {
         self.chars
             .insert(replica, pos, text.chars())
             .map(|chars| Self { chars })
     }
 
     /// Deletes `len` codepoints from `pos` as new events of `replica`; returns the delta.
-    pub fn delete(
-        &mut self,
-        replica: ReplicaId,
-        pos: u64,
-        len: u64,
-    ) -> Result<Self, PositionError> {
+    pub fn delete(&mut self, replica: ReplicaId, pos: u64, len: u64) -> Result<Self, EditError> {
         self.chars
             .delete(replica, pos, len)
             .map(|chars| Self { chars })

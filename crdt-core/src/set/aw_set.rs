@@ -5,12 +5,12 @@
 //!
 //! let (alice, bob) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
 //! let mut at_alice = AWSet::new();
-//! at_alice.add(alice, "milk");
+//! at_alice.add(alice, "milk").unwrap();
 //! let mut at_bob = at_alice.clone();
 //!
 //! // Concurrently: Alice removes milk, Bob adds it again.
 //! let removal = at_alice.remove(&"milk");
-//! let re_add = at_bob.add(bob, "milk");
+//! let re_add = at_bob.add(bob, "milk").unwrap();
 //! at_alice.join(&re_add);
 //! at_bob.join(&removal);
 //!
@@ -30,6 +30,7 @@
 
 use crate::causal::causal_context::CausalContext;
 use crate::causal::causal_state::{CausalState, causal_crdt_impls};
+use crate::causal::causality_error::CausalityError;
 use crate::causal::dot_map::DotMap;
 use crate::causal::dot_set::DotSet;
 use crate::causal::dot_store::{DotStore, Key};
@@ -46,6 +47,7 @@ pub struct AWSet<T: Key> {
 causal_crdt_impls!(
     AWSet<T> where [T: Key],
     store = DotMap<T, DotSet>,
+    view = AWSetRef,
     encodable where [T: Key + serde::Serialize + serde::de::DeserializeOwned],
     tag = type_tag::AW_SET,
     map_tag = type_tag::OR_MAP
@@ -57,16 +59,18 @@ impl<T: Key> AWSet<T> {
         Self::default()
     }
 
-    /// Adds `value` as a new event of `replica`; returns the delta.
-    pub fn add(&mut self, replica: ReplicaId, value: T) -> Self {
-        let dot = self.state.next_dot(replica);
+    /// Adds `value` as a new event of `replica`; returns the delta, or
+    /// [`CausalityError::CountersExhausted`] (changing nothing) if `replica` has no event
+    /// counter left.
+    pub fn add(&mut self, replica: ReplicaId, value: T) -> Result<Self, CausalityError> {
+        let dot = self.state.next_dot(replica)?;
         let mut context: CausalContext = self.dots_of(&value).collect();
         context.insert(dot);
         let delta = Self {
             state: CausalState::new(DotMap::single(value, DotSet::single(dot)), context),
         };
         self.join(&delta);
-        delta
+        Ok(delta)
     }
 
     /// Removes `value` as observed here (a concurrent add elsewhere survives); returns the
@@ -90,22 +94,22 @@ impl<T: Key> AWSet<T> {
 
     /// Whether `value` is in the set.
     pub fn contains(&self, value: &T) -> bool {
-        self.state.store().contains_key(value)
+        self.view().contains(value)
     }
 
     /// The elements, in no particular order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &T> + '_ {
-        self.state.store().keys()
+        self.view().iter()
     }
 
     /// The number of elements.
     pub fn len(&self) -> usize {
-        self.state.store().len()
+        self.view().len()
     }
 
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
-        self.state.store().is_empty()
+        self.view().is_empty()
     }
 
     fn dots_of(&self, value: &T) -> impl Iterator<Item = crate::causal::dot::Dot> + '_ {
@@ -114,5 +118,39 @@ impl<T: Key> AWSet<T> {
             .get(value)
             .into_iter()
             .flat_map(DotSet::iter)
+    }
+}
+
+/// A read-only view of an [`AWSet`] (as an [`ORMap`](crate::ORMap) lends its values out).
+#[derive(Debug, PartialEq)]
+pub struct AWSetRef<'a, T: Key>(&'a DotMap<T, DotSet>);
+
+impl<T: Key> Clone for AWSetRef<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Key> Copy for AWSetRef<'_, T> {}
+
+impl<'a, T: Key> AWSetRef<'a, T> {
+    /// Whether `value` is in the set.
+    pub fn contains(self, value: &T) -> bool {
+        self.0.contains_key(value)
+    }
+
+    /// The elements, in no particular order.
+    pub fn iter(self) -> impl ExactSizeIterator<Item = &'a T> {
+        self.0.keys()
+    }
+
+    /// The number of elements.
+    pub fn len(self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0.is_empty()
     }
 }

@@ -18,6 +18,10 @@ pub fn replica(index: u8) -> ReplicaId {
     ReplicaId::from_u128(spread << 100 | u128::from(index))
 }
 
+/// Why a mutation in a history cannot fail: its replicas make a few hundred events at most, far
+/// from the end of their counters.
+pub const FRESH_COUNTERS: &str = "a history's replicas are far from the end of their counters";
+
 /// A type under test: how a random operation is applied on a replica.
 pub trait Subject: Lattice + DeltaSince + Codec + Debug + 'static {
     /// A random operation.
@@ -342,7 +346,7 @@ impl Subject for MvRegister<u8> {
 
     fn apply(&mut self, replica: ReplicaId, op: &RegisterOp) -> Self {
         match *op {
-            RegisterOp::Write(value) => self.write(replica, value),
+            RegisterOp::Write(value) => self.write(replica, value).expect(FRESH_COUNTERS),
             RegisterOp::Clear => self.clear(),
         }
     }
@@ -370,7 +374,7 @@ impl Subject for AWSet<u8> {
 
     fn apply(&mut self, replica: ReplicaId, op: &SetOp) -> Self {
         match *op {
-            SetOp::Add(value) => self.add(replica, value),
+            SetOp::Add(value) => self.add(replica, value).expect(FRESH_COUNTERS),
             SetOp::Remove(value) => self.remove(&value),
             SetOp::Clear => self.clear(),
         }
@@ -398,7 +402,9 @@ impl Subject for crdt_core::CausalCounter {
 
     fn apply(&mut self, replica: ReplicaId, op: &CausalCounterOp) -> Self {
         match *op {
-            CausalCounterOp::Add(amount) => self.add(replica, i64::from(amount)),
+            CausalCounterOp::Add(amount) => {
+                self.add(replica, i64::from(amount)).expect(FRESH_COUNTERS)
+            }
             CausalCounterOp::Reset => self.reset(),
         }
     }
@@ -430,7 +436,9 @@ where
 
     fn apply(&mut self, replica: ReplicaId, op: &Self::Op) -> Self {
         match op {
-            MapOp::Update(key, inner) => self.update(*key, |value| value.apply(replica, inner)),
+            MapOp::Update(key, inner) => self
+                .update(*key, |value| value.apply(replica, inner))
+                .expect(FRESH_COUNTERS),
             MapOp::Remove(key) => self.remove(key),
             MapOp::Clear => self.clear(),
         }

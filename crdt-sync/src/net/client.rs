@@ -30,6 +30,7 @@ use crdt_core::ReplicaId;
 use tokio::sync::watch;
 
 use crate::collection::Collection;
+use crate::edit_result::EditResult;
 use crate::net::dialer::{self, Backoff, Dial, endpoint};
 use crate::net::hub::{Hub, LinkStatus};
 use crate::net::limits::NetLimits;
@@ -152,10 +153,10 @@ impl Client {
 
     /// Edits the object `id` as a `T` with a delta mutator (see [`Collection::update`]); the
     /// delta is sent as soon as the link allows.
-    pub fn update<T: ObjectType + Clone>(
+    pub fn update<T: ObjectType + Clone, R: EditResult<T>>(
         &self,
         id: &ObjectId,
-        edit: impl FnOnce(&mut T, ReplicaId) -> T,
+        edit: impl FnOnce(&mut T, ReplicaId) -> R,
     ) -> Result<T, SyncError> {
         let delta = self.inner.hub.lock().update(id, edit)?;
         // Until the hub's next turn sends the edit, the relay lacks it.
