@@ -3,8 +3,8 @@
 use std::cmp::Ordering;
 
 use crdt_core::{
-    AWSet, CausalContext, CausalityError, Codec, DeltaSince, Dot, GCounter, HybridClock, Lattice,
-    LwwRegister, MvRegister, ORMap, PNCounter, ReplicaId, VersionVector,
+    AWSet, CausalContext, CausalCounter, CausalityError, Codec, DeltaSince, Dot, GCounter,
+    HybridClock, Lattice, LwwRegister, MvRegister, ORMap, PNCounter, ReplicaId, VersionVector,
 };
 
 const ALICE: ReplicaId = ReplicaId::from_u128(0xa11ce);
@@ -375,4 +375,85 @@ fn delta_since_ships_less_than_the_state() {
     bob.join(&delta);
     assert_eq!(bob, alice);
     assert!(!bob.contains(&7));
+}
+
+#[test]
+fn or_map_update_ignores_what_the_closure_returns() {
+    let mut cart: ORMap<&str, CausalCounter> = ORMap::new();
+    cart.update("milk", |quantity| quantity.add(ALICE, 2))
+        .unwrap();
+    cart.update("eggs", |quantity| quantity.add(ALICE, 6))
+        .unwrap();
+    let before = cart.clone();
+
+    // A closure that ignores its argument and returns a fresh value: that value's dot (ALICE, 1)
+    // is the milk's, and joined as a delta it would have clashed with it. The map takes its
+    // delta from what the closure did to the value, which is nothing.
+    let delta = cart
+        .update("milk", |_| CausalCounter::new().add(ALICE, 5))
+        .unwrap();
+    assert_eq!(delta, ORMap::new());
+    assert_eq!(cart, before);
+
+    // Returning the value itself (which carries the whole map's context) removes nothing.
+    let delta = cart
+        .update("milk", |quantity| {
+            quantity.add(ALICE, 1)?;
+            Ok(quantity.clone())
+        })
+        .unwrap();
+    assert_eq!(cart.get(&"milk").unwrap().value(), 3);
+    assert_eq!(cart.get(&"eggs").unwrap().value(), 6);
+    let mut elsewhere = before.clone();
+    elsewhere.join(&delta);
+    assert_eq!(elsewhere, cart, "the delta carries exactly the update");
+
+    // Several mutators in one closure give one delta.
+    let mut at_bob = cart.clone();
+    let delta = cart
+        .update("eggs", |quantity| {
+            quantity.reset();
+            quantity.add(ALICE, 12)
+        })
+        .unwrap();
+    assert_eq!(cart.get(&"eggs").unwrap().value(), 12);
+    at_bob.join(&delta);
+    assert_eq!(at_bob, cart);
+}
+
+#[test]
+fn or_map_lends_its_values_without_copying_the_map() {
+    let mut shelves: ORMap<u8, AWSet<&str>> = ORMap::new();
+    shelves.update(1, |set| set.add(ALICE, "tea")).unwrap();
+    shelves.update(2, |set| set.add(BOB, "rice")).unwrap();
+    shelves.update(2, |set| set.add(BOB, "beans")).unwrap();
+    let shelf = shelves.get(&2).unwrap();
+    assert!(shelf.contains(&"rice") && shelf.len() == 2);
+    let mut entries: Vec<(u8, usize)> = shelves.iter().map(|(k, set)| (*k, set.len())).collect();
+    entries.sort();
+    assert_eq!(entries, [(1, 1), (2, 2)]);
+    // A view of a value and the value's own view agree.
+    let mut alone = AWSet::new();
+    alone.add(ALICE, "tea").unwrap();
+    assert_eq!(
+        shelves.get(&1).unwrap().iter().collect::<Vec<_>>(),
+        alone.view().iter().collect::<Vec<_>>()
+    );
+    assert!(shelves.get(&3).is_none());
+}
+
+#[test]
+fn replica_ids_that_share_a_prefix_print_differently() {
+    let one = ReplicaId::from_bytes([0xab; 16]);
+    let mut bytes = [0xab; 16];
+    bytes[15] = 0xac;
+    let other = ReplicaId::from_bytes(bytes);
+    assert_ne!(format!("{one:?}"), format!("{other:?}"));
+    let mut middle = [0xab; 16];
+    middle[8] = 0;
+    assert_ne!(
+        format!("{one:?}"),
+        format!("{:?}", ReplicaId::from_bytes(middle))
+    );
+    assert_eq!(format!("{:?}", ReplicaId::from_u128(0xa11ce)), "Ra11ce");
 }
