@@ -214,7 +214,7 @@ pub fn replay_concurrent(trace: &Trace) -> Result<ConcurrentReplay, TraceError> 
                 .get(parent)
                 .filter(|_| parent < index)
                 .ok_or(TraceError::BadParent { txn: index, parent })?;
-            base.union(result);
+            base.join(result);
         }
         if slot_of_agent.len() <= txn.agent {
             slot_of_agent.resize(txn.agent + 1, None);

@@ -29,9 +29,11 @@
 //! - [`CausalCrdt`]: a type made of a dot store and a causal context, which an
 //!   [`ORMap`](crate::ORMap) can embed under one shared context.
 
+use crate::causal::causal_context::CausalContext;
 use crate::causal::causal_state::CausalState;
 use crate::causal::causality_error::CausalityError;
 use crate::causal::dot_store::DotStore;
+use crate::causal::version_vector::VersionVector;
 
 /// A join-semilattice with bottom `Default::default()`.
 pub trait Lattice: Clone + PartialEq + Default {
@@ -102,5 +104,19 @@ impl<V: CausalCrdt> MutatorResult<V> for V {
 impl<V: CausalCrdt> MutatorResult<V> for Result<V, CausalityError> {
     fn into_result(self) -> Result<V, CausalityError> {
         self
+    }
+}
+
+/// The causality types are lattices too (their own `join` is this one); the impls live here
+/// because the traits sit above the causality layer.
+impl Lattice for VersionVector {
+    fn join(&mut self, other: &Self) {
+        VersionVector::join(self, other);
+    }
+}
+
+impl Lattice for CausalContext {
+    fn join(&mut self, other: &Self) {
+        CausalContext::join(self, other);
     }
 }

@@ -4,7 +4,8 @@ use std::cmp::Ordering;
 
 use crdt_core::{
     AWSet, CausalContext, CausalCounter, CausalityError, Codec, DeltaSince, Dot, GCounter,
-    HybridClock, Lattice, LwwRegister, MvRegister, ORMap, PNCounter, ReplicaId, VersionVector,
+    HybridClock, Lattice, LwwRegister, MvRegister, ORMap, PNCounter, ReplicaId, Text,
+    VersionVector,
 };
 
 const ALICE: ReplicaId = ReplicaId::from_u128(0xa11ce);
@@ -264,7 +265,7 @@ fn vector_clocks_in_the_classic_three_process_exchange() {
 
     clock2.increment(p2).unwrap();
     let c = clock2.clone();
-    clock2.merge(&m1);
+    clock2.join(&m1);
     clock2.increment(p2).unwrap();
     let d = clock2.clone();
     clock2.increment(p2).unwrap();
@@ -273,7 +274,7 @@ fn vector_clocks_in_the_classic_three_process_exchange() {
 
     clock3.increment(p3).unwrap();
     let f = clock3.clone();
-    clock3.merge(&m2);
+    clock3.join(&m2);
     clock3.increment(p3).unwrap();
     let g = clock3.clone();
 
@@ -456,4 +457,34 @@ fn replica_ids_that_share_a_prefix_print_differently() {
         format!("{:?}", ReplicaId::from_bytes(middle))
     );
     assert_eq!(format!("{:?}", ReplicaId::from_u128(0xa11ce)), "Ra11ce");
+}
+
+#[test]
+fn the_causally_stable_version_is_what_every_replica_has_seen() {
+    let at = |entries: &[(ReplicaId, u64)]| entries.iter().copied().collect::<VersionVector>();
+    let alice = at(&[(ALICE, 5), (BOB, 2)]);
+    let bob = at(&[(ALICE, 3), (BOB, 4), (CAROL, 1)]);
+    let carol = at(&[(ALICE, 4), (BOB, 2), (CAROL, 1)]);
+    assert_eq!(
+        VersionVector::causally_stable([&alice, &bob, &carol]),
+        at(&[(ALICE, 3), (BOB, 2)])
+    );
+    assert_eq!(VersionVector::causally_stable([&bob]), bob);
+    assert_eq!(VersionVector::causally_stable([]), VersionVector::new());
+
+    // Compacting at it keeps every replica able to integrate what is still to come.
+    let mut at_alice = Text::new();
+    at_alice.insert(ALICE, 0, "abcdef").unwrap();
+    let mut at_bob = at_alice.clone();
+    at_alice.delete(ALICE, 4, 2).unwrap(); // no element was inserted after "ef"
+    at_bob.join(&at_alice);
+    let late = at_bob.insert(BOB, 1, "X").unwrap(); // Alice has not seen it yet
+    let stable = VersionVector::causally_stable([
+        &at_alice.context().version_vector(),
+        &at_bob.context().version_vector(),
+    ]);
+    assert_eq!(at_alice.compact(&stable), 2);
+    at_alice.join(&late);
+    assert_eq!(at_alice.to_string(), "aXbcd");
+    assert_eq!(at_alice.pending(), 0);
 }

@@ -24,7 +24,8 @@
 //! Two layers, each a thin shell over the Rust crates:
 //! - The types ([`Cart`], [`SharedText`], [`AWSet`], [`GCounter`], [`PNCounter`],
 //!   [`LwwRegister`], [`MvRegister`]): concrete, non-generic wrappers (wasm-bindgen cannot
-//!   export generics) whose mutators return the delta as bytes, which `merge` joins anywhere.
+//!   export generics) whose mutators return the delta as bytes, which `merge` joins anywhere (`merge` is
+//!   crdt-core's `join`, under the name JavaScript libraries use).
 //!   Their semantics are crdt-core's, stated on each wrapper.
 //! - [`Doc`]: one replica of a crdt-sync collection of such objects, with the sans-IO sync
 //!   session of `crdt_sync::session`. The page owns the WebSocket and the timers and passes

@@ -1,4 +1,5 @@
-//! What every type wrapper shares: its replica id, its encoding and `merge`.
+//! What every type wrapper shares: its replica id, its encoding and `merge`, which is
+//! crdt-core's `join` under the name JavaScript CRDT libraries use (Yjs, Automerge).
 
 /// Declares a wrapper `$name` of the core type `$ty` held as `value` by replica `replica`,
 /// with a constructor, `replicaId`, `encode`, `decode` and `merge`.
@@ -51,7 +52,7 @@ macro_rules! wrapper {
                 })
             }
 
-            /// Joins a delta or a whole state (bytes from a mutator or `encode`, in any
+            /// Joins (crdt-core's `Lattice::join`) a delta or a whole state (bytes from a mutator or `encode`, in any
             /// order, any number of times); returns whether this copy changed. Throws, and
             /// changes nothing, on bytes that are not an encoding of this type.
             pub fn merge(&mut self, bytes: &[u8]) -> Result<bool, wasm_bindgen::JsError> {

@@ -17,7 +17,7 @@
 //! assert_eq!(seen.next_dot(a), Ok(Dot::new(a, 4)));
 //! ```
 //!
-//! Semantics: a grow-only set of dots; `union` is its join. Delta-CRDTs need it to tell "never
+//! Semantics: a grow-only set of dots; `join` is the union. Delta-CRDTs need it to tell "never
 //! seen" (not in the context: an add still to come) from "seen and removed" (in the context but
 //! not in the store), which is what lets them forget removed elements without tombstones.
 //! The context is kept compact on every insertion: per replica it stores inclusive counter
@@ -86,8 +86,9 @@ impl CausalContext {
         }
     }
 
-    /// Joins `other` into this context: the union of the events seen.
-    pub fn union(&mut self, other: &Self) {
+    /// Joins `other` into this context: the union of the events seen (the join of the
+    /// lattice, as [`Lattice`](crate::Lattice)).
+    pub fn join(&mut self, other: &Self) {
         if self.entries.is_empty() {
             self.entries.clone_from(&other.entries);
             return;

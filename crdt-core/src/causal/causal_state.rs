@@ -84,7 +84,7 @@ impl<S: DotStore> CausalState<S> {
 impl<S: DotStore> Lattice for CausalState<S> {
     fn join(&mut self, other: &Self) {
         self.store.join(&self.context, &other.store, &other.context);
-        self.context.union(&other.context);
+        self.context.join(&other.context);
     }
 }
 

@@ -10,13 +10,13 @@
 //! right.increment(b).unwrap();
 //! assert!(left.concurrent_with(&right));
 //!
-//! right.merge(&left);
+//! right.join(&left);
 //! assert!(left.happened_before(&right));
 //! assert_eq!(left.partial_cmp(&right), Some(core::cmp::Ordering::Less));
 //! ```
 //!
-//! Semantics: entry `r = n` means "has seen the first `n` events of replica `r`". `merge` takes
-//! the per-replica maximum (the join of the lattice), so it never loses an event. `partial_cmp`
+//! Semantics: entry `r = n` means "has seen the first `n` events of replica `r`". `join` takes
+//! the per-replica maximum (the join of the lattice, as [`Lattice`](crate::Lattice)), so it never loses an event. `partial_cmp`
 //! is happens-before: `Less` if every entry is `<=` and one is `<`, `None` when concurrent.
 //! Absent entries are zero; zero entries are never stored, so equal clocks are equal values and
 //! encode to identical bytes. Stored as a sorted small vector: most clocks name few replicas.
@@ -116,7 +116,7 @@ impl VersionVector {
     }
 
     /// Joins `other` into this clock: the per-replica maximum.
-    pub fn merge(&mut self, other: &Self) {
+    pub fn join(&mut self, other: &Self) {
         if self.entries.is_empty() {
             self.entries.clone_from(&other.entries);
             return;
@@ -124,6 +124,50 @@ impl VersionVector {
         for &(replica, counter) in &other.entries {
             self.raise(replica, counter);
         }
+    }
+
+    /// The causally stable version of a group of replicas (Baquero, Almeida and Shoker,
+    /// "Making Operation-Based CRDTs Operation-Based", 2014): the entry-wise minimum of
+    /// `seen`, which must hold one vector per replica of the group, this one included. For
+    /// each other replica, pass the vector it reported with the last events this replica took
+    /// from it (so this replica holds everything that vector covers, and whatever that replica
+    /// sends next comes after it). Every replica has then seen every event the result covers,
+    /// and every event still to arrive comes after it: what [`Rga::compact`](crate::Rga::compact)
+    /// needs. A replica missing from `seen` makes the result wrong; an empty `seen` gives the
+    /// empty vector (nothing is stable).
+    ///
+    /// ```
+    /// use crdt_core::{ReplicaId, Text, VersionVector};
+    ///
+    /// let (alice, bob) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let mut at_alice = Text::new();
+    /// at_alice.insert(alice, 0, "milk, eggs").unwrap();
+    /// at_alice.delete(alice, 4, 6).unwrap();
+    /// let mut at_bob = at_alice.clone(); // Bob has everything Alice has
+    /// at_bob.insert(bob, 4, "!").unwrap(); // and Alice has not seen this yet
+    ///
+    /// // Alice knows her own vector and the one Bob reported with his last delta to her.
+    /// let bob_reported = at_alice.context().version_vector();
+    /// let stable = VersionVector::causally_stable([
+    ///     &at_alice.context().version_vector(),
+    ///     &bob_reported,
+    /// ]);
+    /// assert_eq!(at_alice.compact(&stable), 6); // the deleted ", eggs" is forgotten
+    /// assert_eq!(at_alice.to_string(), "milk");
+    /// ```
+    pub fn causally_stable<'a>(seen: impl IntoIterator<Item = &'a VersionVector>) -> Self {
+        let mut seen = seen.into_iter();
+        let Some(first) = seen.next() else {
+            return Self::new();
+        };
+        let mut stable = first.clone();
+        for other in seen {
+            stable.entries.retain(|(replica, counter)| {
+                *counter = (*counter).min(other.get(replica));
+                *counter > 0
+            });
+        }
+        stable
     }
 
     /// `self` happened before `other`: everything `self` saw, `other` saw too, and more.

@@ -63,7 +63,7 @@ impl GCounter {
 
 impl Lattice for GCounter {
     fn join(&mut self, other: &Self) {
-        self.counts.merge(&other.counts);
+        self.counts.join(&other.counts);
     }
 }
 

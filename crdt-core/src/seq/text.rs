@@ -29,7 +29,9 @@ use core::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::causal::causal_context::CausalContext;
+use crate::causal::dot::Dot;
 use crate::causal::replica_id::ReplicaId;
+use crate::causal::version_vector::VersionVector;
 use crate::codec::decode_error::DecodeError;
 use crate::codec::raw::{FromRaw, deserialize_via_raw};
 use crate::codec::{Codec, type_tag};
@@ -76,6 +78,38 @@ impl Text {
     /// The codepoints, in order.
     pub fn chars(&self) -> impl Iterator<Item = char> + '_ {
         self.chars.iter().copied()
+    }
+
+    /// The codepoint at `pos`.
+    pub fn get(&self, pos: u64) -> Option<char> {
+        self.chars.get(pos).copied()
+    }
+
+    /// The id of the codepoint at `pos` (see [`Rga::id_at`]).
+    pub fn id_at(&self, pos: u64) -> Option<Dot> {
+        self.chars.id_at(pos)
+    }
+
+    /// Every insert and delete this text holds.
+    pub fn context(&self) -> &CausalContext {
+        self.chars.context()
+    }
+
+    /// How many runs of inserted text wait for the codepoint they were inserted after (deltas
+    /// delivered out of causal order; see [`Rga::pending`]).
+    pub fn pending(&self) -> usize {
+        self.chars.pending()
+    }
+
+    /// The number of spans (runs of codepoints) stored, tombstones included.
+    pub fn span_count(&self) -> usize {
+        self.chars.span_count()
+    }
+
+    /// Forgets the tombstones and delete records every replica has seen; see [`Rga::compact`]
+    /// for the precondition on `stable` and [`VersionVector::stable`] for computing it.
+    pub fn compact(&mut self, stable: &VersionVector) -> u64 {
+        self.chars.compact(stable)
     }
 
     /// The sequence of codepoints this text is.
