@@ -121,7 +121,7 @@ fn positions_out_of_range_are_errors_that_change_nothing() {
 }
 
 #[test]
-fn concurrent_inserts_at_one_place_do_not_interleave_and_order_alike() {
+fn concurrent_multi_element_inserts_at_one_place_stay_whole_and_order_alike() {
     let mut alice = Rga::new();
     alice.insert(ALICE, 0, "[]".chars()).unwrap();
     let mut bob = alice.clone();
@@ -306,4 +306,46 @@ fn compacted_and_uncompacted_replicas_keep_converging() {
     let mut repaired = bob_twin.clone();
     repaired.join(&alice.delta_since(&bob_twin.version()));
     assert!(repaired.iter().copied().eq(text.iter().copied()));
+}
+
+/// Two replicas type at position 0 of an empty text: `forwards` each element after the
+/// previous, else each at 0 (backwards). Returns the converged text.
+fn typed_concurrently(first: (&str, bool), second: (&str, bool)) -> String {
+    let type_word = |replica, (word, forwards): (&str, bool)| {
+        let mut rga = Rga::new();
+        for (index, letter) in word.chars().enumerate() {
+            let pos = if forwards { index as u64 } else { 0 };
+            rga.insert(replica, pos, [letter]).unwrap();
+        }
+        rga
+    };
+    let at_alice = type_word(ALICE, first);
+    let at_bob = type_word(BOB, second);
+    let merged = at_alice.clone().joined(&at_bob);
+    assert_eq!(merged, at_bob.joined(&at_alice));
+    merged.iter().collect()
+}
+
+#[test]
+fn runs_typed_forwards_are_never_split_by_concurrent_inserts() {
+    let text = typed_concurrently(("abc", true), ("xyz", true));
+    assert!(text == "abcxyz" || text == "xyzabc", "{text}");
+    // Against a run typed backwards, the forward run still stays whole, whichever id is
+    // greater (the backward one may be split around it: see below).
+    let (forward, backward) = (("abc", true), ("zyx", false));
+    assert!(typed_concurrently(forward, backward).contains("abc"));
+    assert!(typed_concurrently(backward, forward).contains("abc"));
+}
+
+/// The documented anomaly (Kleppmann et al., PaPoC 2019): pinned so the docs cannot drift from
+/// the code. The sequence issue (Fugue ordering) changes these expectations.
+#[test]
+fn runs_typed_backwards_at_one_place_interleave_as_documented() {
+    // Alice types "abc" backwards (c, b, a at 0), Bob "xyz" backwards (z, y, x at 0).
+    assert_eq!(typed_concurrently(("cba", false), ("zyx", false)), "xaybzc");
+    // Alice backwards "xyz" (z, y, x at 0), Bob (the greater id) forwards "abc": the first
+    // letters typed tie on their timestamp, Bob's goes first, and Alice's run is split.
+    assert_eq!(typed_concurrently(("zyx", false), ("abc", true)), "xyabcz");
+    // With the ids the other way round, the tie goes to the backward run's first letter.
+    assert_eq!(typed_concurrently(("abc", true), ("zyx", false)), "xyzabc");
 }

@@ -11,7 +11,9 @@
 //! Semantics: positions and lengths count Unicode code points (as `Array.from(text)` does),
 //! not UTF-16 units. Every inserted character keeps its identity, so concurrent inserts all
 //! stay, each where its author put it; concurrent inserts at one place are ordered the same
-//! way on every replica. A delete removes the characters its author saw; what grows is the
+//! way on every replica. Text typed forwards (or inserted in one call) is never split by a
+//! concurrent insert; text typed backwards at one place can interleave with concurrent text
+//! there (`crdt_core::Rga` states the guarantee exactly). A delete removes the characters its author saw; what grows is the
 //! record of deleted characters' identities (runs of them, compactly).
 
 use crdt_core::{ReplicaId, Text};

@@ -29,6 +29,21 @@
 //! their own dots, naming the elements they delete; a deleted element stays as a tombstone
 //! (its id, origin and timestamp) so that inserts referring to it still find their place.
 //!
+//! What is and is not guaranteed about concurrent inserts at one place:
+//! - **Guaranteed:** every replica orders them alike, and a run typed *forwards* (each element
+//!   inserted right after the previous one, or several elements in one `insert`) is never
+//!   split: everything inserted after its elements hangs below them, so a concurrent insert
+//!   at the same place lands before or after the whole run. `abc` and `xyz`, both typed
+//!   forwards at one place, give `xyzabc` or `abcxyz`.
+//! - **Not guaranteed:** a run typed *backwards* (each element inserted before the previous
+//!   one, at an unmoving position) is a set of siblings of one origin, ordered by timestamp
+//!   alone, so it interleaves with concurrent elements there: `c`, `b`, `a` and `z`, `y`, `x`,
+//!   each typed at position 0 by two replicas, give `xaybzc`; `abc` forwards against `zyx`
+//!   backwards gives `xyabcz` when the forward typist's replica id is the greater (the tie
+//!   between the first letters typed goes its way), `xyzabc` otherwise. This is RGA's interleaving anomaly (Kleppmann, Gomes, Mulligan
+//!   and Beresford, "Interleaving anomalies in collaborative text editors", PaPoC 2019);
+//!   Fugue's ordering (Weidner and Kleppmann, 2023) avoids it in both directions.
+//!
 //! What grows: one span per run of consecutive typing (not per element), the tombstones of
 //! deleted runs, and one entry per run of consecutive deletes. An insert or delete whose
 //! origin or target has not arrived yet (deltas delivered out of order) is kept and applied

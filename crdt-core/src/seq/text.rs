@@ -19,8 +19,10 @@
 //! assert_eq!(at_alice.len(), 12); // codepoints, not bytes
 //! ```
 //!
-//! Semantics are those of [`Rga`]: concurrent inserts at one place stay whole and are ordered
-//! the same on every replica; deleted text leaves compact tombstones. Positions and lengths
+//! Semantics are those of [`Rga`]: concurrent inserts at one place are ordered the same on
+//! every replica; text typed forwards (or inserted in one call) is never split by a concurrent
+//! insert, but text typed backwards at one place can interleave with concurrent text there
+//! (see [`Rga`]'s guarantees); deleted text leaves compact tombstones. Positions and lengths
 //! count codepoints.
 
 use alloc::string::String;
