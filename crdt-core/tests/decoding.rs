@@ -4,8 +4,8 @@
 mod support;
 
 use crdt_core::{
-    AWSet, CausalContext, Codec, DecodeError, GCounter, LwwRegister, MvRegister, ORMap, PNCounter,
-    VersionVector,
+    AWSet, CausalContext, Codec, DecodeError, GCounter, HybridClock, LwwRegister, MvRegister,
+    ORMap, PNCounter, ReplicaId, Rga, Text, VersionVector,
 };
 use quickcheck::{QuickCheck, TestResult};
 use support::{History, Subject, play};
@@ -198,4 +198,114 @@ fn invariant_violations_are_named() {
         AWSet::<u8>::decode(&twice),
         Err(DecodeError::Invalid("one dot under two map keys"))
     );
+}
+
+/// Decodes bytes as one type and re-encodes what decoded.
+type Reencode = fn(&[u8]) -> Option<Vec<u8>>;
+
+/// Real encodings of several types, for the mutation sweeps below.
+fn real_encodings() -> Vec<(&'static str, Vec<u8>, Reencode)> {
+    fn reencode<T: Codec>(bytes: &[u8]) -> Option<Vec<u8>> {
+        T::decode(bytes)
+            .ok()
+            .map(|value| value.encode().expect("encodes"))
+    }
+    let (a, b) = (ReplicaId::from_u128(0xa11ce), ReplicaId::from_u128(0xb0b));
+    let mut clock = VersionVector::new();
+    clock.raise(a, 300);
+    clock.raise(b, 5);
+    let mut register = LwwRegister::new();
+    register.set("tea".to_string(), &mut HybridClock::new(a), &mut || {
+        1_700_000_000_000
+    });
+    let mut text = Text::new();
+    text.insert(a, 0, "héllo wörld").unwrap();
+    text.insert(b, 3, "🦀").unwrap();
+    text.delete(a, 1, 2).unwrap();
+    let mut list: Rga<char> = Rga::new();
+    list.insert(a, 0, "abc".chars()).unwrap();
+    list.insert(b, 1, "xy".chars()).unwrap();
+    list.delete(b, 0, 1).unwrap();
+    let mut set = AWSet::new();
+    set.add(a, "milk".to_string()).unwrap();
+    set.add(b, "eggs".to_string()).unwrap();
+    vec![
+        (
+            "VersionVector",
+            clock.encode().unwrap(),
+            reencode::<VersionVector>,
+        ),
+        (
+            "LwwRegister",
+            register.encode().unwrap(),
+            reencode::<LwwRegister<String>>,
+        ),
+        ("Text", text.encode().unwrap(), reencode::<Text>),
+        ("Rga<char>", list.encode().unwrap(), reencode::<Rga<char>>),
+        ("AWSet", set.encode().unwrap(), reencode::<AWSet<String>>),
+    ]
+}
+
+#[test]
+fn every_accepted_single_byte_mutant_is_its_own_canonical_encoding() {
+    for (name, bytes, reencode) in real_encodings() {
+        let mut accepted = 0;
+        for at in 0..bytes.len() {
+            for byte in 0..=u8::MAX {
+                let mut mutant = bytes.clone();
+                mutant[at] = byte;
+                if let Some(again) = reencode(&mutant) {
+                    accepted += 1;
+                    assert_eq!(again, mutant, "{name}: accepted a non-canonical mutant");
+                }
+            }
+        }
+        assert!(
+            accepted > bytes.len(),
+            "{name}: the sweep reached few values"
+        );
+    }
+}
+
+#[test]
+fn over_long_varints_are_refused_as_non_canonical() {
+    let five = VersionVector::from_iter([(ReplicaId::from_u128(1), 5)]);
+    let mut bytes = five.encode().unwrap();
+    assert_eq!(bytes.pop(), Some(5));
+    bytes.extend([0x85, 0x00]); // 5 in two bytes
+    assert_eq!(
+        VersionVector::decode(&bytes),
+        Err(DecodeError::NonCanonical)
+    );
+    for (name, bytes, reencode) in real_encodings() {
+        for at in 2..bytes.len() {
+            if bytes[at] < 0x80 {
+                let mut long = bytes[..at].to_vec();
+                long.extend([bytes[at] | 0x80, 0x00]);
+                long.extend(&bytes[at + 1..]);
+                // Where no varint ends, the longer bytes may read as another value: then as its
+                // own canonical encoding.
+                assert!(
+                    reencode(&long).is_none_or(|again| again == long),
+                    "{name}: accepted an over-long varint"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn an_over_long_char_is_refused_as_non_canonical() {
+    let mut list: Rga<char> = Rga::new();
+    list.insert(ReplicaId::from_u128(1), 0, ['e']).unwrap();
+    let bytes = list.encode().unwrap();
+    let at = bytes
+        .windows(2)
+        .rposition(|pair| pair == [1, b'e'])
+        .expect("the char is written as its length and its UTF-8");
+    // postcard reads "eggs" behind a length of 4 as the char 'e'.
+    let mut long = bytes[..at].to_vec();
+    long.extend([4, b'e', b'g', b'g', b's']);
+    long.extend(&bytes[at + 2..]);
+    assert_eq!(Rga::<char>::decode(&long), Err(DecodeError::NonCanonical));
 }

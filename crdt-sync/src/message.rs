@@ -26,6 +26,7 @@
 use core::fmt;
 
 use crdt_core::ReplicaId;
+use crdt_core::codec::canonical::is_encoding_of;
 use serde::{Deserialize, Serialize};
 
 use crate::object::{Object, ObjectVersion};
@@ -242,6 +243,9 @@ pub enum FrameError {
     TrailingBytes(usize),
     /// The message decodes but breaks a rule (a bad packed key, an invalid id).
     Invalid(&'static str),
+    /// The message decodes, but the frame is not its canonical encoding (an over-long varint,
+    /// say): a frame has one encoding, as every value in it does.
+    NonCanonical,
 }
 
 impl FrameError {
@@ -250,9 +254,11 @@ impl FrameError {
         match self {
             Self::TooLarge { .. } => ErrorCode::FrameTooLarge,
             Self::UnsupportedVersion { .. } => ErrorCode::UnsupportedVersion,
-            Self::Empty | Self::Malformed(_) | Self::TrailingBytes(_) | Self::Invalid(_) => {
-                ErrorCode::Malformed
-            }
+            Self::Empty
+            | Self::Malformed(_)
+            | Self::TrailingBytes(_)
+            | Self::Invalid(_)
+            | Self::NonCanonical => ErrorCode::Malformed,
         }
     }
 }
@@ -271,6 +277,9 @@ impl fmt::Display for FrameError {
             Self::Malformed(error) => write!(f, "malformed frame: {error}"),
             Self::TrailingBytes(count) => write!(f, "{count} bytes after the message"),
             Self::Invalid(why) => write!(f, "invalid message: {why}"),
+            Self::NonCanonical => f.write_str(
+                "not the canonical encoding of the message it decodes to (an over-long number or character)",
+            ),
         }
     }
 }
@@ -301,6 +310,9 @@ pub fn decode_frame(frame: &[u8], max_size: usize) -> Result<Message, FrameError
         postcard::take_from_bytes::<Message>(payload).map_err(FrameError::Malformed)?;
     if !rest.is_empty() {
         return Err(FrameError::TrailingBytes(rest.len()));
+    }
+    if !is_encoding_of(&message, payload) {
+        return Err(FrameError::NonCanonical);
     }
     Ok(message)
 }

@@ -32,6 +32,7 @@ use crate::delta_log::DeltaLog;
 use crate::object::Object;
 use crate::object_id::ObjectId;
 use crdt_core::ReplicaId;
+use crdt_core::codec::canonical::is_encoding_of;
 use serde::{Deserialize, Serialize};
 
 use crate::sync_error::SyncError;
@@ -74,19 +75,22 @@ fn restore(bytes: &[u8], expected: &str) -> Result<Collection, String> {
     let rest = bytes
         .strip_prefix(MAGIC.as_slice())
         .ok_or("not a saved document (no crdt-doc header)")?;
-    let (&version, payload) = rest.split_first().ok_or("a saved document cut short")?;
+    let (&version, payload_bytes) = rest.split_first().ok_or("a saved document cut short")?;
     if version != FORMAT_VERSION {
         return Err(format!(
             "a saved document of format {version}; this build reads format {FORMAT_VERSION}"
         ));
     }
-    let (payload, trailing) = postcard::take_from_bytes::<Payload>(payload)
+    let (payload, trailing) = postcard::take_from_bytes::<Payload>(payload_bytes)
         .map_err(|error| format!("a corrupt saved document: {error}"))?;
     if !trailing.is_empty() {
         return Err(format!(
             "a corrupt saved document: {} bytes after its end",
             trailing.len()
         ));
+    }
+    if !is_encoding_of(&payload, payload_bytes) {
+        return Err("a corrupt saved document: not the canonical encoding of its contents".into());
     }
     if payload.collection != expected {
         return Err(format!(

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use crdt_core::{GCounter, ReplicaId};
 use crdt_sync::collection::Collection;
-use crdt_sync::message::{ErrorCode, Hello, Message, PROTOCOL_VERSION, decode_frame, encode_frame};
+use crdt_sync::message::{
+    ErrorCode, FrameError, Hello, Message, PROTOCOL_VERSION, decode_frame, encode_frame,
+};
 use crdt_sync::object_id::ObjectId;
 use crdt_sync::session::{Access, CloseReason, Session, SessionConfig};
 use quickcheck::{Gen, QuickCheck};
@@ -238,4 +240,28 @@ fn frames_round_trip_and_report_their_faults() {
     let mut padded = hello_frame("c", "");
     padded.push(0);
     assert!(decode_frame(&padded, usize::MAX).is_err());
+}
+
+#[test]
+fn over_long_varints_in_real_frames_are_refused_as_non_canonical() {
+    let mut refused_as_such = 0;
+    for frame in real_frames() {
+        for at in 1..frame.len() {
+            if frame[at] >= 0x80 {
+                continue;
+            }
+            // The same number in one byte more, if a varint ends here.
+            let mut long = frame[..at].to_vec();
+            long.extend([frame[at] | 0x80, 0x00]);
+            long.extend(&frame[at + 1..]);
+            match decode_frame(&long, usize::MAX) {
+                // Where no varint ends, the longer frame may read as another message: then as
+                // its own canonical encoding.
+                Ok(message) => assert_eq!(encode_frame(&message).unwrap(), long),
+                Err(FrameError::NonCanonical) => refused_as_such += 1,
+                Err(_) => {}
+            }
+        }
+    }
+    assert!(refused_as_such > 0, "no varint was lengthened");
 }

@@ -5,9 +5,8 @@
 //! plain encodings and at most a few decoders get past it).
 //!
 //! For each decoder: it returns `Ok` or `Err`, never panics. What decodes must
-//! - re-encode to the input bytes, except where postcard reads a long form (over-long varints
-//!   and chars, see [`crate::canonical`]), and decode again to an equal value whose encoding is
-//!   a fixpoint;
+//! - re-encode to exactly the input bytes (decoders accept only the canonical encoding, see
+//!   [`crate::canonical`]), and decode again to an equal value whose encoding is a fixpoint;
 //! - be a lawful value: `v ⊔ v = v`, `v ⊔ ⊥ = ⊥ ⊔ v = v`, and `⊥ ⊔ v.delta_since(⊥.version()) =
 //!   ⊥ ⊔ v`. One exception, by design: a compacted sequence (`Rga::compact`; its context covers
 //!   tombstones it dropped) loses the compacted part of its context in a join, so there

@@ -4,15 +4,15 @@
 //! first bytes (a type tag, the protocol version 1, the magic `crdt-doc`).
 //!
 //! None may panic. What decodes must round-trip:
-//! - an object re-encodes to the input bytes (it is crdt-core's canonical encoding), except
-//!   where postcard reads a long form (see [`crate::canonical`]), and is a lawful
+//! - an object re-encodes to exactly the input bytes (crdt-core's decoders accept only the
+//!   canonical encoding, see [`crate::canonical`]), and is a lawful
 //!   value: it joins into the bottom of its type to itself (a compacted sequence to the same
 //!   events, see [`crate::decode_core`]), and `delta_since(Absent)` is itself;
-//! - a frame re-encodes ([`encode_frame`]) to a frame no longer than the input that decodes to
-//!   the same message and whose encoding is a fixpoint. PROTOCOL.md does not promise canonical
-//!   frames, and they are not: the objects inside re-encode canonically, which changes their
-//!   length prefixes, and a packed key may share fewer bytes with the previous one than it
-//!   could. Anti-entropy ranges that unpack ([`unpack_ranges`]) must pack again
+//! - a frame re-encodes ([`encode_frame`]) to exactly the input (`decode_frame` accepts only
+//!   the canonical encoding of a message), which decodes to the same message. The packed keys
+//!   inside anti-entropy ranges are opaque bytes at that level, and a packed key may share
+//!   fewer bytes with the previous one than it could. Ranges that unpack ([`unpack_ranges`])
+//!   must pack again
 //!   ([`pack_ranges`], which shares as much as it can) to ranges that unpack to the same;
 //! - a snapshot saves again to bytes that load to the same collection (replica, log head, every
 //!   object), and saving that is a fixpoint. Snapshots are not canonical either: `load` accepts
@@ -105,12 +105,7 @@ fn compacted(object: &Object, joined: &Object) -> bool {
 fn check_message(data: &[u8], message: &Message) {
     let frame = encode_frame(message)
         .unwrap_or_else(|error| panic!("decoded {message:?} does not encode: {error}"));
-    assert!(
-        frame.len() <= data.len(),
-        "a re-encoded frame grew from {} to {} bytes",
-        data.len(),
-        frame.len()
-    );
+    assert_canonical("frame", data, &frame);
     let back = decode_frame(&frame, FRAME_LIMIT)
         .unwrap_or_else(|error| panic!("a re-encoded frame does not decode: {error}"));
     assert_eq!(back, *message);

@@ -31,6 +31,9 @@ pub enum DecodeError {
     TrailingBytes(usize),
     /// The payload decoded, but breaks an invariant of the type (what is named here).
     Invalid(&'static str),
+    /// The payload decoded to a valid value, but is not that value's canonical encoding (an
+    /// over-long varint or char, say): accepted bytes must be the only bytes of their value.
+    NonCanonical,
 }
 
 impl DecodeError {
@@ -59,6 +62,9 @@ impl fmt::Display for DecodeError {
             Self::Malformed(error) => write!(f, "malformed payload: {error}"),
             Self::TrailingBytes(count) => write!(f, "{count} unexpected bytes after the value"),
             Self::Invalid(what) => write!(f, "invalid value: {what}"),
+            Self::NonCanonical => f.write_str(
+                "not the canonical encoding of the value it decodes to (an over-long number or character): equal values must have identical bytes",
+            ),
         }
     }
 }

@@ -15,9 +15,11 @@
 //! `FORMAT.md` in the crate root for each type's payload). Encodings are canonical: equal values give
 //! identical bytes (maps and sets are written sorted, replica ids once per value), so a digest
 //! of the bytes identifies the state. Decoding checks the envelope, the payload and every
-//! invariant of the type, and reports what failed as a [`DecodeError`]; it never panics and
-//! allocates at most in proportion to the input.
+//! invariant of the type, and that the bytes are the value's canonical encoding (no over-long
+//! varint or char: see [`canonical`]), and reports what failed as a [`DecodeError`]; it never
+//! panics and allocates at most in proportion to the input.
 
+pub mod canonical;
 pub mod decode_error;
 pub mod encode_error;
 pub mod raw;
@@ -68,7 +70,11 @@ pub trait Codec: Serialize + FromRaw {
         if !rest.is_empty() {
             return Err(DecodeError::TrailingBytes(rest.len()));
         }
-        Self::from_raw(raw)
+        let value = Self::from_raw(raw)?;
+        if !canonical::is_encoding_of(&value, payload) {
+            return Err(DecodeError::NonCanonical);
+        }
+        Ok(value)
     }
 }
 
