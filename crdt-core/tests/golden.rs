@@ -65,7 +65,9 @@ fn pncounter() {
 #[test]
 fn lww_register() {
     let mut register = LwwRegister::new();
-    register.set("hi".to_string(), &mut HybridClock::new(A), &mut || 1000);
+    register
+        .set("hi".to_string(), &mut HybridClock::new(A), &mut || 1000)
+        .unwrap();
     // Some, timestamp (1000 = e8 07, logical 0, A), "hi"
     pinned(&register, "05 01 01 e8 07 00 A 02 68 69");
 }

@@ -197,8 +197,8 @@ fn lww_register_equal_physical_time_on_two_replicas_is_decided_by_replica_id() {
     let mut bob_clock = HybridClock::new(BOB);
     let mut alice = LwwRegister::new();
     let mut bob = LwwRegister::new();
-    alice.set("alice's", &mut alice_clock, &mut || 42);
-    bob.set("bob's", &mut bob_clock, &mut || 42);
+    alice.set("alice's", &mut alice_clock, &mut || 42).unwrap();
+    bob.set("bob's", &mut bob_clock, &mut || 42).unwrap();
     assert_eq!(
         alice.timestamp().unwrap().millis,
         bob.timestamp().unwrap().millis
@@ -221,8 +221,8 @@ fn lww_register_write_after_seeing_wins_despite_a_slow_clock() {
     let mut fast = HybridClock::new(ALICE);
     let mut slow = HybridClock::new(BOB);
     let mut register = LwwRegister::new();
-    register.set(1, &mut fast, &mut || 1_000_000);
-    register.set(2, &mut slow, &mut || 5); // Bob's clock is far behind, but he saw the value
+    register.set(1, &mut fast, &mut || 1_000_000).unwrap();
+    register.set(2, &mut slow, &mut || 5).unwrap(); // Bob's clock is far behind, but he saw the value
     assert_eq!(register.get(), Some(&2));
 }
 
@@ -233,8 +233,8 @@ fn lww_register_reused_replica_id_is_reported_not_silent() {
     let mut second = HybridClock::new(ALICE);
     let mut a = LwwRegister::new();
     let mut b = LwwRegister::new();
-    a.set("one", &mut first, &mut || 7);
-    b.set("two", &mut second, &mut || 7);
+    a.set("one", &mut first, &mut || 7).unwrap();
+    b.set("two", &mut second, &mut || 7).unwrap();
     assert_eq!(a.timestamp(), b.timestamp());
 
     let mut checked = a.clone();

@@ -27,8 +27,9 @@ wrapper! {
 #[wasm_bindgen]
 impl LwwRegister {
     /// Writes `value`, stamped later than anything this copy has seen; returns the delta.
+    /// Throws, changing nothing, if this copy holds the greatest timestamp there is.
     pub fn set(&mut self, value: String) -> Result<Vec<u8>, JsError> {
-        let delta = set(&mut self.value, self.replica, value);
+        let delta = set(&mut self.value, self.replica, value)?;
         Self::delta(&delta)
     }
 
@@ -39,18 +40,21 @@ impl LwwRegister {
     }
 }
 
-/// Writes `value` as `replica`, with the browser's clock; the delta.
+/// Writes `value` as `replica`, with the browser's clock; the delta, or (changing nothing) an
+/// error once the register holds the greatest timestamp there is.
 pub(crate) fn set(
     register: &mut crdt_core::LwwRegister<String>,
     replica: crdt_core::ReplicaId,
     value: String,
-) -> crdt_core::LwwRegister<String> {
+) -> Result<crdt_core::LwwRegister<String>, JsError> {
     // A fresh clock is enough: `set` first observes the register's own timestamp, so the
     // write is stamped after everything this copy has seen.
     let mut clock = HybridClock::new(replica);
-    register.set(value, &mut clock, &mut || {
-        crate::js_value::millis(js_sys::Date::now())
-    })
+    register
+        .set(value, &mut clock, &mut || {
+            crate::js_value::millis(js_sys::Date::now())
+        })
+        .map_err(js_error)
 }
 
 wrapper! {

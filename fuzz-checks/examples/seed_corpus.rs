@@ -141,7 +141,8 @@ fn encodings() -> Vec<(String, Vec<u8>)> {
         "tuesday".to_string(),
         &mut HybridClock::new(ALICE),
         &mut || 1_000,
-    );
+    )
+    .expect("1 s is far from the end of the clock's range");
     add("lww-register", encode(&lww));
     let mut mv = MvRegister::new();
     mv.write(ALICE, "a".to_string()).unwrap();

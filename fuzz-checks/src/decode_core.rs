@@ -20,8 +20,8 @@
 use std::fmt::Debug;
 
 use crdt_core::{
-    AWSet, CausalContext, CausalCounter, Codec, DeltaSince, EditError, HybridClock, Lattice,
-    LwwRegister, MvRegister, ORMap, PNCounter, ReplicaId, Rga, Text, VersionVector,
+    AWSet, CausalContext, CausalCounter, CausalityError, Codec, DeltaSince, EditError, HybridClock,
+    Lattice, LwwRegister, MvRegister, ORMap, PNCounter, ReplicaId, Rga, Text, VersionVector,
 };
 
 use crate::canonical::assert_canonical;
@@ -160,9 +160,25 @@ struct LwwMut;
 impl Mutation for LwwMut {
     type T = LwwRegister<String>;
     fn mutate(value: &mut Self::T) -> Option<Self::T> {
-        let delta = value.set("new".into(), &mut HybridClock::new(FRESH), &mut || 1_000);
-        assert_eq!(value.get().map(String::as_str), Some("new"));
-        Some(delta)
+        let before = value.clone();
+        match value.set("new".into(), &mut HybridClock::new(FRESH), &mut || 1_000) {
+            Ok(delta) => {
+                assert_eq!(value.get().map(String::as_str), Some("new"));
+                Some(delta)
+            }
+            // Decoded input may already hold the greatest timestamp there is; only then may
+            // the write be refused, and a refused write changes nothing.
+            Err(error) => {
+                assert_eq!(error, CausalityError::ClockExhausted { replica: FRESH });
+                assert_eq!(
+                    value.timestamp().map(|t| (t.millis, t.logical)),
+                    Some((u64::MAX, u32::MAX)),
+                    "a write refused below the end of the clock's range"
+                );
+                assert_eq!(*value, before, "a refused write changed the register");
+                None
+            }
+        }
     }
 }
 

@@ -71,8 +71,11 @@ fn mutate(value: &mut Object, replica: ReplicaId, millis: u64, u: &mut Unstructu
                 counter.decrement(replica, small).into()
             }
         }
+        // A register already at the end of the clock's range refuses the write and is left as
+        // it was, which the empty delta says.
         Object::LwwRegister(register) => register
             .set(word(u), &mut HybridClock::new(replica), &mut || millis)
+            .unwrap_or_default()
             .into(),
         Object::MvRegister(register) => match byte(u) % 4 {
             0 => register.clear().into(),

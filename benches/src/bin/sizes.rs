@@ -205,7 +205,9 @@ fn registers_and_maps(rows: &mut Vec<Row>) {
     // Last-writer-wins: crdts' marker is given the same fields as our timestamp.
     let mut clock = HybridClock::new(replica(2));
     let mut lww = LwwRegister::new();
-    let delta = lww.set("tuesday".to_owned(), &mut clock, &mut || 1_760_000_000_000);
+    let delta = lww
+        .set("tuesday".to_owned(), &mut clock, &mut || 1_760_000_000_000)
+        .expect("a 2025 time is far from the end of the clock's range");
     let stamp = delta.timestamp().expect("just set");
     let their_lww = crdts::LWWReg {
         val: "tuesday".to_owned(),

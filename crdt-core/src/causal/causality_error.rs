@@ -6,9 +6,10 @@ use crate::causal::dot::Dot;
 use crate::causal::hlc::Timestamp;
 use crate::causal::replica_id::ReplicaId;
 
-/// A value that breaks the causality contract, which only a replica misusing its identity
-/// (two live replicas with one id, or one that forgot its clock) can produce, or an event that
-/// cannot be named because its replica has used every name there is.
+/// A value that breaks the causality contract, or an event or timestamp that cannot be issued
+/// without breaking it. Only a replica misusing its identity (two live replicas with one id, or
+/// one that forgot its clock), or one pushed to the end of its counters or its clock's range
+/// (by forged events of its id), gets here.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CausalityError {
@@ -21,6 +22,12 @@ pub enum CausalityError {
     /// replica id.
     CountersExhausted {
         /// The replica whose counters ran out.
+        replica: ReplicaId,
+    },
+    /// The clock of `replica` stands at `(u64::MAX ms, u32::MAX)`, the greatest timestamp
+    /// there is, so it has nothing greater to issue. Going on would mean going backwards.
+    ClockExhausted {
+        /// The replica whose clock it is.
         replica: ReplicaId,
     },
 }
@@ -37,6 +44,13 @@ impl fmt::Display for CausalityError {
                 f,
                 "replica {replica} has used every event counter (up to {}): continue under a fresh replica id",
                 Dot::MAX_COUNTER
+            ),
+            Self::ClockExhausted { replica } => write!(
+                f,
+                "the hybrid logical clock of replica {replica} reached the end of its range \
+                 ({} ms, logical {}): no greater timestamp exists",
+                u64::MAX,
+                u32::MAX
             ),
         }
     }

@@ -5,24 +5,32 @@
 //! use crdt_core::{HybridClock, ReplicaId};
 //!
 //! let mut clock = HybridClock::new(ReplicaId::from_u128(1));
-//! let first = clock.tick(&mut || 1_000);
-//! let second = clock.tick(&mut || 1_000); // same millisecond: the logical part counts
+//! let first = clock.tick(&mut || 1_000)?;
+//! let second = clock.tick(&mut || 1_000)?; // same millisecond: the logical part counts
 //! assert!(first < second);
 //!
 //! // A peer whose clock runs ahead: after observing its stamp, ours stay above it.
 //! let mut peer = HybridClock::new(ReplicaId::from_u128(2));
-//! let ahead = peer.tick(&mut || 9_000);
+//! let ahead = peer.tick(&mut || 9_000)?;
 //! clock.observe(&ahead);
-//! assert!(clock.tick(&mut || 1_001) > ahead);
+//! assert!(clock.tick(&mut || 1_001)? > ahead);
+//! # Ok::<(), crdt_core::CausalityError>(())
 //! ```
 //!
 //! A timestamp is `(milliseconds, logical counter, replica)`, ordered in that order. Two
 //! timestamps from different replicas always differ, and one replica never issues the same
 //! timestamp twice, so last-writer-wins has no ties. The crate reads no clock: the caller
 //! passes physical time through a [`Clock`].
+//!
+//! The guarantee (Kulkarni et al., "Logical Physical Clocks", 2014): every timestamp a clock
+//! issues is greater than every timestamp it issued or observed before. When the logical part
+//! overflows, the millisecond part moves on by one. The range ends at `(u64::MAX ms,
+//! u32::MAX)`: a clock that reaches it, by a physical time or an observed stamp that high,
+//! returns [`CausalityError::ClockExhausted`] from then on rather than go backwards.
 
 use serde::{Deserialize, Serialize};
 
+use crate::causal::causality_error::CausalityError;
 use crate::causal::replica_id::ReplicaId;
 
 /// A source of physical time in milliseconds, supplied by the caller (any `FnMut() -> u64`
@@ -73,25 +81,35 @@ impl HybridClock {
     }
 
     /// A new timestamp, greater than every timestamp this clock issued or observed.
-    pub fn tick(&mut self, physical: &mut impl Clock) -> Timestamp {
+    ///
+    /// Refused with [`CausalityError::ClockExhausted`], changing nothing, once the clock
+    /// stands at `(u64::MAX ms, u32::MAX)`: there is no greater timestamp to issue.
+    pub fn tick(&mut self, physical: &mut impl Clock) -> Result<Timestamp, CausalityError> {
         let now = physical.now_millis();
-        if now > self.millis {
-            self.millis = now;
-            self.logical = 0;
+        let (millis, logical) = if now > self.millis {
+            (now, 0)
         } else if let Some(logical) = self.logical.checked_add(1) {
-            self.logical = logical;
+            (self.millis, logical)
+        } else if let Some(millis) = self.millis.checked_add(1) {
+            // The logical part is spent: borrowing the next millisecond keeps the order, and
+            // physical time catching up later simply continues from there.
+            (millis, 0)
         } else {
-            self.millis = self.millis.saturating_add(1);
-            self.logical = 0;
-        }
-        Timestamp {
-            millis: self.millis,
-            logical: self.logical,
+            return Err(CausalityError::ClockExhausted {
+                replica: self.replica,
+            });
+        };
+        self.millis = millis;
+        self.logical = logical;
+        Ok(Timestamp {
+            millis,
+            logical,
             replica: self.replica,
-        }
+        })
     }
 
-    /// Takes in a timestamp seen from another replica, so later ticks exceed it.
+    /// Takes in a timestamp seen from another replica, so later ticks exceed it (or, if it is
+    /// the greatest timestamp there is, refuse with [`CausalityError::ClockExhausted`]).
     pub fn observe(&mut self, seen: &Timestamp) {
         if (seen.millis, seen.logical) > (self.millis, self.logical) {
             self.millis = seen.millis;

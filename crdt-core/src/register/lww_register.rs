@@ -9,16 +9,17 @@
 //! let mut at_bob = LwwRegister::new();
 //!
 //! // Same physical millisecond on both: the replica id decides, the same way everywhere.
-//! at_alice.set("tuesday", &mut alice, &mut || 1_000);
-//! at_bob.set("wednesday", &mut bob, &mut || 1_000);
+//! at_alice.set("tuesday", &mut alice, &mut || 1_000)?;
+//! at_bob.set("wednesday", &mut bob, &mut || 1_000)?;
 //! at_alice.join(&at_bob);
 //! at_bob.join(&at_alice);
 //! assert_eq!(at_alice.get(), Some(&"wednesday"));
 //! assert_eq!(at_alice, at_bob);
 //!
 //! // A write after seeing the value wins even if the writer's clock is behind.
-//! at_alice.set("thursday", &mut alice, &mut || 5);
+//! at_alice.set("thursday", &mut alice, &mut || 5)?;
 //! assert_eq!(at_alice.get(), Some(&"thursday"));
+//! # Ok::<(), crdt_core::CausalityError>(())
 //! ```
 //!
 //! Semantics: the value with the greatest [`Timestamp`] wins; the loser is dropped. Timestamps
@@ -27,6 +28,9 @@
 //! value its writer saw, however wrong its physical clock. Only a replica id used twice can
 //! make two different values share a timestamp; `join` then still converges (the greater value
 //! wins), and [`LwwRegister::try_join`] reports it as [`CausalityError::DuplicateTimestamp`].
+//! A write that would need a timestamp beyond the end of the clock's range (the register
+//! already holds `(u64::MAX ms, u32::MAX)`, or the clock saw it) is refused with
+//! [`CausalityError::ClockExhausted`] instead of being stamped lower and silently lost.
 //! What is kept: one value and its timestamp.
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -59,15 +63,26 @@ impl<T: Clone + Ord> LwwRegister<T> {
 
     /// Writes `value` with a timestamp from `clock` (after it observes the current one, so
     /// this write wins over it); returns the delta.
-    pub fn set(&mut self, value: T, clock: &mut HybridClock, physical: &mut impl Clock) -> Self {
+    ///
+    /// Refused with [`CausalityError::ClockExhausted`] when no timestamp greater than the
+    /// current one and the clock's exists; then neither the register nor the clock changes.
+    pub fn set(
+        &mut self,
+        value: T,
+        clock: &mut HybridClock,
+        physical: &mut impl Clock,
+    ) -> Result<Self, CausalityError> {
+        // On a copy, so that a refused write leaves the clock as it was too.
+        let mut next = clock.clone();
         if let Some((stamp, _)) = &self.entry {
-            clock.observe(stamp);
+            next.observe(stamp);
         }
         let delta = Self {
-            entry: Some((clock.tick(physical), value)),
+            entry: Some((next.tick(physical)?, value)),
         };
+        *clock = next;
         self.join(&delta);
-        delta
+        Ok(delta)
     }
 
     /// The current value.
