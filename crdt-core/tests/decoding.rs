@@ -215,9 +215,11 @@ fn real_encodings() -> Vec<(&'static str, Vec<u8>, Reencode)> {
     clock.raise(a, 300);
     clock.raise(b, 5);
     let mut register = LwwRegister::new();
-    register.set("tea".to_string(), &mut HybridClock::new(a), &mut || {
-        1_700_000_000_000
-    });
+    register
+        .set("tea".to_string(), &mut HybridClock::new(a), &mut || {
+            1_700_000_000_000
+        })
+        .expect("a clock far from the end of its range");
     let mut text = Text::new();
     text.insert(a, 0, "héllo wörld").unwrap();
     text.insert(b, 3, "🦀").unwrap();
