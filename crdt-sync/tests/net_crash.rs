@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use crdt_core::AWSet;
 use crdt_sync::net::client::Client;
-use crdt_sync::net::relay::file_name;
 use crdt_sync::net::store::Store;
+use crdt_sync::net::store::redb::RedbStore;
 use crdt_sync::object_id::ObjectId;
 use crdt_sync::simulation::SimRng;
 use net_support::{RelayProcess, client, eventually};
@@ -91,17 +91,20 @@ async fn a_relay_killed_at_random_keeps_everything_it_acknowledged() {
         relay.kill();
         // Whatever acknowledgement a client holds now left the relay before it died.
         let acked: Vec<String> = writers.iter().flat_map(acknowledged).collect();
-        let store_path = data.path().join(file_name("shop"));
-        let stored = tokio::task::spawn_blocking(move || {
-            let (_, collection) = Store::open(&store_path, "shop").expect("the store opens");
+        let stored = {
+            let store = RedbStore::open(data.path()).expect("the store opens");
+            let (_, collection) = store
+                .open("shop", false)
+                .await
+                .expect("the store reads")
+                .expect("the collection is stored");
+            store.close().await;
             collection
                 .get_as::<AWSet<String>>(&ObjectId::new("cart").unwrap())
                 .unwrap()
                 .cloned()
                 .unwrap_or_default()
-        })
-        .await
-        .unwrap();
+        };
         let lost: Vec<&String> = acked.iter().filter(|item| !stored.contains(item)).collect();
         assert!(
             lost.is_empty(),

@@ -23,8 +23,9 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:8080", env = "CRDT_RELAY_LISTEN")]
     listen: SocketAddr,
 
-    /// Where collections are stored (one redb file each). Without it, everything is kept in
-    /// memory and lost on exit.
+    /// Where collections are stored: one redb database (crdt-relay.db) for all of them; a
+    /// directory of the earlier layout (a .redb file per collection) is migrated on start.
+    /// Without it, everything is kept in memory and lost on exit.
     #[arg(long, env = "CRDT_RELAY_DATA_DIR")]
     data_dir: Option<PathBuf>,
 
@@ -84,9 +85,16 @@ struct Args {
     #[arg(long, default_value_t = NetLimits::default().max_connections)]
     max_connections: usize,
 
-    /// The most collections the relay holds.
+    /// The most collections open at once. Past it the least recently used idle one is
+    /// closed to make room; a new collection is refused only when every open one is in use.
+    /// Without --data-dir nothing can close, and it caps every collection ever held.
     #[arg(long, default_value_t = NetLimits::default().max_collections)]
     max_collections: usize,
+
+    /// Close a stored collection this many seconds after its last session left, freeing its
+    /// memory; the next session reopens it.
+    #[arg(long, default_value_t = RelayConfig::default().idle_close.as_secs())]
+    idle_close_secs: u64,
 
     /// Run anti-entropy on every connection this often, in seconds (0: only on connect and
     /// when a peer lags).
@@ -169,6 +177,7 @@ fn config(args: &Args) -> Result<RelayConfig, String> {
         peer_token: args.peer_token.clone(),
         limits,
         anti_entropy_every_ms: args.anti_entropy_secs.saturating_mul(1000),
+        idle_close: Duration::from_secs(args.idle_close_secs),
     })
 }
 

@@ -20,7 +20,7 @@ use crate::collection::Collection;
 use crate::message::ErrorCode;
 use crate::net::limits::NetLimits;
 use crate::net::metrics::Metrics;
-use crate::net::store::Store;
+use crate::net::store::CollectionStore;
 use crate::session::{CloseReason, Session, SessionConfig, SessionStats};
 
 /// How many events the hub handles before it commits and transmits.
@@ -92,6 +92,8 @@ pub(crate) struct Hub {
 struct Shared {
     collection: Mutex<Collection>,
     remote_changes: watch::Sender<u64>,
+    /// Told when the hub's owner closes the collection.
+    close: tokio::sync::Notify,
 }
 
 struct Link {
@@ -108,7 +110,7 @@ struct Link {
 struct Runner {
     events: mpsc::Receiver<Event>,
     shared: Arc<Shared>,
-    store: Option<Store>,
+    store: Option<Box<dyn CollectionStore>>,
     links: BTreeMap<ConnId, Link>,
     max_queue_bytes: usize,
     max_write_stall: Duration,
@@ -123,7 +125,7 @@ impl Hub {
     /// store closes) once every handle is gone.
     pub(crate) fn spawn(
         collection: Collection,
-        store: Option<Store>,
+        store: Option<Box<dyn CollectionStore>>,
         limits: &NetLimits,
         metrics: Option<Arc<Metrics>>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
@@ -131,6 +133,7 @@ impl Hub {
         let shared = Arc::new(Shared {
             collection: Mutex::new(collection),
             remote_changes: watch::Sender::new(0),
+            close: tokio::sync::Notify::new(),
         });
         let runner = Runner {
             events: receiver,
@@ -144,6 +147,9 @@ impl Hub {
             log_reported: 0,
             epoch: Instant::now(),
         };
+        if let Some(metrics) = &runner.metrics {
+            metrics.collections.inc();
+        }
         let task = tokio::spawn(runner.run());
         let budget = INBOX_BYTES.max(2 * limits.max_frame_bytes);
         let inbox_bytes = Arc::new(Semaphore::new(budget));
@@ -189,6 +195,11 @@ impl Hub {
         self.shared.remote_changes.subscribe()
     }
 
+    /// Closes the collection: the hub commits what is left, stops its sessions and ends.
+    pub(crate) fn close(&self) {
+        self.shared.close.notify_one();
+    }
+
     /// Whether the hub has stopped.
     pub(crate) fn is_stopped(&self) -> bool {
         self.events.is_closed()
@@ -201,7 +212,9 @@ impl Runner {
     }
 
     async fn run(mut self) {
-        loop {
+        let shared = self.shared.clone();
+        let mut closing = false;
+        while !closing {
             let wake = self.next_wake();
             let first = tokio::select! {
                 event = self.events.recv() => match event {
@@ -209,6 +222,10 @@ impl Runner {
                     None => break,
                 },
                 () = sleep_until_ms(self.epoch, wake) => None,
+                () = shared.close.notified() => {
+                    closing = true;
+                    None
+                }
             };
             let mut remote = false;
             if let Some(event) = first {
@@ -236,6 +253,9 @@ impl Runner {
             if remote {
                 self.shared.remote_changes.send_modify(|count| *count += 1);
             }
+        }
+        for (_, link) in std::mem::take(&mut self.links) {
+            let _ = link.stop.send(Some(Stop { error: None }));
         }
         // The store closes before the inbox does, so whoever sees this hub stopped can
         // reopen the store at once.
@@ -324,20 +344,16 @@ impl Runner {
         let Some(store) = self.store.as_mut() else {
             return Ok(());
         };
-        let batch = store.prepare(&mut lock(&self.shared));
-        if batch.is_empty() {
+        let Some(commit) = store.prepare(&mut lock(&self.shared)) else {
             return Ok(());
-        }
+        };
         let started = std::time::Instant::now();
-        let written = tokio::task::spawn_blocking(move || batch.write())
-            .await
-            .map_err(|error| format!("the store's writer stopped: {error}"))?;
-        written.map_err(|error| error.to_string())?;
+        commit.await.map_err(|error| error.to_string())?;
         if let Some(metrics) = &self.metrics {
+            let took = started.elapsed().as_secs_f64();
             metrics.commits.inc();
-            metrics
-                .commit_seconds
-                .inc_by(started.elapsed().as_secs_f64());
+            metrics.commit_seconds.inc_by(took);
+            metrics.commit_latency_seconds.observe(took);
         }
         Ok(())
     }
@@ -463,6 +479,7 @@ impl Runner {
 impl Drop for Runner {
     fn drop(&mut self) {
         if let Some(metrics) = &self.metrics {
+            metrics.collections.dec();
             metrics.objects.dec_by(self.objects_reported as i64);
             metrics.log_entries.dec_by(self.log_reported as i64);
         }

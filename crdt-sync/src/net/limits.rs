@@ -16,7 +16,7 @@
 //! peer whose queue stays full (`max_queue_bytes`) for `max_write_stall` (`Overloaded`; a full
 //! queue pauses what is sent to that peer, so memory stays bounded meanwhile), silence longer than
 //! `idle_timeout` (`Timeout`; both ends ping every third of it, so only a dead or stuck peer is
-//! cut), and connections or collections past their caps (refused before any state is touched).
+//! cut), and connections or open collections past their caps (refused before any state is touched).
 
 use std::time::Duration;
 
@@ -43,7 +43,10 @@ pub struct NetLimits {
     pub handshake_timeout: Duration,
     /// The most connections at once; more are refused with HTTP 503.
     pub max_connections: usize,
-    /// The most collections one relay holds.
+    /// The most collections open at once. Past it, a relay with a store closes its least
+    /// recently used idle collection to open another, and refuses (`Overloaded`) only when
+    /// every open one is in use; a relay without a store can close none, so it is the most
+    /// collections it ever holds.
     pub max_collections: usize,
 }
 
@@ -58,7 +61,7 @@ impl Default for NetLimits {
             idle_timeout: Duration::from_secs(60),
             handshake_timeout: Duration::from_secs(10),
             max_connections: 10_000,
-            max_collections: 1_000,
+            max_collections: 10_000,
         }
     }
 }

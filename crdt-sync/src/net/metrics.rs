@@ -20,6 +20,7 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::session::SessionStats;
@@ -36,8 +37,14 @@ pub struct Metrics {
     pub connections_accepted: Counter,
     /// Connections refused, by reason.
     pub connections_refused: Family<Labels, Counter>,
-    /// Collections held.
+    /// Collections open now.
     pub collections: Gauge,
+    /// Collections opened since start.
+    pub collections_opened: Counter,
+    /// Collections closed since start, by reason (`idle`, or `evicted` to make room).
+    pub collections_closed: Family<Labels, Counter>,
+    /// How long opening a collection took (reading it from the store), in seconds.
+    pub open_seconds: Histogram,
     /// Objects held, over all collections.
     pub objects: Gauge,
     /// Deltas held in the collections' logs, waiting for peers to acknowledge them.
@@ -64,6 +71,8 @@ pub struct Metrics {
     pub commits: Counter,
     /// Time spent in store commits.
     pub commit_seconds: Counter<f64, AtomicU64>,
+    /// How long each store commit took, in seconds.
+    pub commit_latency_seconds: Histogram,
     resident: Gauge,
 }
 
@@ -82,6 +91,9 @@ impl Metrics {
             connections_accepted: Counter::default(),
             connections_refused: Family::default(),
             collections: Gauge::default(),
+            collections_opened: Counter::default(),
+            collections_closed: Family::default(),
+            open_seconds: latency_histogram(),
             objects: Gauge::default(),
             log_entries: Gauge::default(),
             deltas_in: Counter::default(),
@@ -95,6 +107,7 @@ impl Metrics {
             sessions_failed: Family::default(),
             commits: Counter::default(),
             commit_seconds: Counter::default(),
+            commit_latency_seconds: latency_histogram(),
             resident: Gauge::default(),
             registry: Registry::default(),
         };
@@ -104,7 +117,7 @@ impl Metrics {
                 "Open WebSocket connections",
                 &metrics.connections,
             ),
-            ("collections", "Collections held", &metrics.collections),
+            ("collections", "Collections open", &metrics.collections),
             (
                 "objects",
                 "Objects held, over all collections",
@@ -155,6 +168,11 @@ impl Metrics {
                 &metrics.rounds_completed,
             ),
             ("commits", "Durable store commits", &metrics.commits),
+            (
+                "collections_opened",
+                "Collections opened",
+                &metrics.collections_opened,
+            ),
         ];
         for (name, help, counter) in counters {
             registry.register(name, help, counter.clone());
@@ -163,6 +181,21 @@ impl Metrics {
             "commit_seconds",
             "Time spent in durable store commits",
             metrics.commit_seconds.clone(),
+        );
+        registry.register(
+            "collections_closed",
+            "Collections closed, by reason",
+            metrics.collections_closed.clone(),
+        );
+        registry.register(
+            "collection_open_seconds",
+            "Time to open a collection from the store",
+            metrics.open_seconds.clone(),
+        );
+        registry.register(
+            "commit_latency_seconds",
+            "Time of each durable store commit",
+            metrics.commit_latency_seconds.clone(),
         );
         registry.register(
             "connections_refused",
@@ -184,6 +217,20 @@ impl Metrics {
     pub fn refused(&self, reason: &str) -> Counter {
         self.connections_refused
             .get_or_create_owned(&vec![("reason".to_owned(), reason.to_owned())])
+    }
+
+    /// Records a collection opened in `took`.
+    pub fn collection_opened(&self, took: std::time::Duration) {
+        self.collections_opened.inc();
+        self.open_seconds.observe(took.as_secs_f64());
+    }
+
+    /// Records a collection closed, idle or `evicted` to make room for another.
+    pub fn collection_closed(&self, evicted: bool) {
+        let reason = if evicted { "evicted" } else { "idle" };
+        self.collections_closed
+            .get_or_create_owned(&vec![("reason".to_owned(), reason.to_owned())])
+            .inc();
     }
 
     /// The counter of sessions closed with error `code`.
@@ -227,6 +274,13 @@ impl Metrics {
         let _ = encode(&mut text, &self.registry);
         text
     }
+}
+
+/// Buckets from 100 µs to about 3 s, doubling: opens and commits take a few milliseconds.
+fn latency_histogram() -> Histogram {
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        1e-4, 2.0, 16,
+    ))
 }
 
 /// The resident set size of this process, from `/proc/self/status` (Linux).

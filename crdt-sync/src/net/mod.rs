@@ -32,6 +32,7 @@ mod hub;
 pub mod limits;
 pub mod metrics;
 pub mod net_error;
+mod registry;
 pub mod relay;
 pub mod store;
 

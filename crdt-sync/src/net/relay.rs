@@ -19,25 +19,34 @@
 //! **A connection's life.** The relay reads the first frame, which must be a `Hello`, within the
 //! handshake timeout, and checks the token against the [`AccessRules`] before it touches any
 //! collection: a client with no access gets an `Unauthorized` error frame and learns nothing,
-//! not even whether the collection exists. Then the collection is opened (from the data
-//! directory, or created) and the connection is attached to its hub.
+//! not even whether the collection exists. Then the collection is opened (from the store, or
+//! created) and the connection is attached to its hub.
 //!
-//! **Durability.** With a data directory, each collection is one redb file in it, and the hub
-//! commits every batch of changes (with an fsync) before it sends anything that could
-//! acknowledge them, so a relay killed at any moment and restarted from its directory has every
-//! delta it acknowledged. Without one, everything lives in memory.
+//! **Open on demand, closed when idle.** A relay starts with nothing open, whatever its store
+//! holds, and opens a collection when a session names it; other collections keep serving
+//! meanwhile. A stored collection with no session is closed after
+//! [`RelayConfig::idle_close`] and its memory freed. At most
+//! [`NetLimits::max_collections`] are open at once: past it the least recently used idle one
+//! is closed first, and a new one is refused (`Overloaded`) only when every open one is in
+//! use. A collection kept in memory only (no data directory) is never closed.
 //!
-//! **Peering.** For every collection it holds, the relay dials each `--peer` (presenting
-//! `peer_token`) and syncs the collection with it through the same protocol as clients, so
-//! relays form a line, a star or a mesh. A collection reaches a peer when it is opened there:
-//! a relay opens the collections of its data directory at start, and any collection a client
-//! or a peer asks for.
+//! **Durability.** With a data directory, every collection lives in one redb database in it
+//! (see [`crate::net::store::redb`]), and a hub commits every batch of changes (group-committed
+//! with the other collections', one fsync) before it sends anything that could acknowledge
+//! them, so a relay killed at any moment and restarted from its directory has every delta it
+//! acknowledged. Without one, everything lives in memory.
+//!
+//! **Peering.** For every collection open here, the relay dials each `--peer` (presenting
+//! `peer_token`) and syncs the collection with it through the same protocol as clients, for as
+//! long as the collection stays open. That suits an edge relay syncing with a central one:
+//! what is in use at the edge is kept in step with the centre. Peering does not add capacity
+//! (each relay still holds what it serves); relays that share the load share a store instead.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -48,7 +57,7 @@ use axum::routing::get;
 use axum::serve::ListenerExt;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
-use tokio::sync::{Mutex, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -66,7 +75,9 @@ use crate::net::hub::{Hub, LinkStatus};
 use crate::net::limits::NetLimits;
 use crate::net::metrics::Metrics;
 use crate::net::net_error::{NetError, validate_collection_name};
+use crate::net::registry::{Closed, Lease, OpenHub, Registry};
 use crate::net::store::Store;
+use crate::net::store::redb::RedbStore;
 use crate::session::SessionConfig;
 
 /// How to run a [`Relay`].
@@ -89,6 +100,9 @@ pub struct RelayConfig {
     pub limits: NetLimits,
     /// How often anti-entropy runs on each connection, in milliseconds.
     pub anti_entropy_every_ms: u64,
+    /// How long a stored collection stays open with no session before it is closed and its
+    /// memory freed (a collection kept in memory only is never closed).
+    pub idle_close: Duration,
 }
 
 impl Default for RelayConfig {
@@ -102,6 +116,7 @@ impl Default for RelayConfig {
             peer_token: String::new(),
             limits: NetLimits::default(),
             anti_entropy_every_ms: 60_000,
+            idle_close: Duration::from_secs(30),
         }
     }
 }
@@ -117,18 +132,18 @@ pub struct Relay {
 struct Shared {
     config: RelayConfig,
     peer_endpoints: Vec<hyper::Uri>,
-    collections: Mutex<HashMap<String, Hub>>,
+    store: Option<Arc<dyn Store>>,
+    registry: Arc<Registry>,
     metrics: Arc<Metrics>,
     connections: AtomicUsize,
     connection_ended: tokio::sync::Notify,
-    hub_tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
     shutdown: watch::Receiver<bool>,
-    peer_links: std::sync::Mutex<Vec<watch::Sender<bool>>>,
 }
 
 impl Relay {
-    /// Checks the configuration, opens the data directory's collections, binds the port and
-    /// starts serving. Must be called inside a tokio runtime.
+    /// Checks the configuration, opens the store (migrating a data directory of the earlier
+    /// layout), binds the port and starts serving; collections open when a peer names them.
+    /// Must be called inside a tokio runtime.
     pub async fn start(config: RelayConfig) -> Result<Self, NetError> {
         config.limits.validate().map_err(NetError::BadLimits)?;
         let peer_endpoints = config
@@ -147,25 +162,52 @@ impl Relay {
         if config.access.is_open() {
             tracing::warn!("no access rule: every collection is open to everyone, read-write");
         }
+        let store: Option<Arc<dyn Store>> = match config.data_dir.clone() {
+            Some(dir) => {
+                let store = tokio::task::spawn_blocking(move || RedbStore::open(&dir))
+                    .await
+                    .map_err(|error| NetError::Io(std::io::Error::other(error)))??;
+                Some(Arc::new(store))
+            }
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let (shutdown, shutdown_receiver) = watch::channel(false);
+        let relay_metrics = Arc::new(Metrics::new());
+        let closes = relay_metrics.clone();
+        let registry = Arc::new(Registry::new(
+            config.limits.max_collections,
+            store.as_ref().map(|_| config.idle_close),
+            move |why| closes.collection_closed(why == Closed::Evicted),
+        ));
         let shared = Arc::new(Shared {
             peer_endpoints,
-            collections: Mutex::new(HashMap::new()),
-            metrics: Arc::new(Metrics::new()),
+            store,
+            registry,
+            metrics: relay_metrics,
             connections: AtomicUsize::new(0),
             connection_ended: tokio::sync::Notify::new(),
-            hub_tasks: std::sync::Mutex::new(Vec::new()),
             shutdown: shutdown_receiver.clone(),
-            peer_links: std::sync::Mutex::new(Vec::new()),
             config,
         });
-        if let Some(dir) = shared.config.data_dir.clone() {
-            std::fs::create_dir_all(&dir)?;
-            for name in stored_collections(&dir)? {
-                shared.open(&name, false).await?;
-            }
+        if let Some(every) = shared.registry.sweep_every() {
+            let (registry, mut stop) =
+                (Arc::downgrade(&shared.registry), shutdown_receiver.clone());
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval(every);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        _ = ticks.tick() => {}
+                        _ = dialer::until(&mut stop, true) => return,
+                    }
+                    let Some(registry) = registry.upgrade() else {
+                        return;
+                    };
+                    registry.sweep();
+                }
+            });
         }
         let mut router = Router::new()
             .route("/sync", get(upgrade))
@@ -225,15 +267,10 @@ impl Relay {
     /// Everything acknowledged is already on disk; nothing is left to flush.
     pub async fn shutdown(self) {
         self.shutdown.send_replace(true);
-        self.shared
-            .peer_links
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clear();
-        self.shared.collections.lock().await.clear();
+        let hubs = self.shared.registry.shut();
         let _ = self.server.await;
         // Connections close within their linger time; a bounded wait, not a hang.
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let ended = self.shared.connection_ended.notified();
             tokio::pin!(ended);
@@ -247,74 +284,50 @@ impl Relay {
                 break;
             }
         }
-        let hubs = std::mem::take(
-            &mut *self
-                .shared
-                .hub_tasks
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        );
         for hub in hubs {
             if tokio::time::timeout_at(deadline, hub).await.is_err() {
                 tracing::warn!("a collection was still in use at shutdown");
             }
         }
+        if let Some(store) = &self.shared.store {
+            store.close().await;
+        }
     }
 }
 
 impl Shared {
-    /// The hub of `name`, opened (and peered) on first use; created only if `create`.
-    async fn open(self: &Arc<Self>, name: &str, create: bool) -> Result<Hub, NetError> {
-        let mut collections = self.collections.lock().await;
-        if *self.shutdown.borrow() {
-            return Err(NetError::Io(std::io::Error::other(
-                "the relay is shutting down",
-            )));
+    /// A lease on the collection `name`, opened from the store on first use (and peered);
+    /// created only if `create`.
+    async fn lease(self: &Arc<Self>, name: &str, create: bool) -> Result<Lease, NetError> {
+        self.registry
+            .lease(name, |previous| self.open(name, create, previous))
+            .await
+    }
+
+    async fn open(
+        self: &Arc<Self>,
+        name: &str,
+        create: bool,
+        previous: Option<JoinHandle<()>>,
+    ) -> Result<OpenHub, NetError> {
+        if let Some(previous) = previous {
+            // Its last commit must be on disk before the collection is read again.
+            let _ = previous.await;
         }
-        match collections.get(name) {
-            // A hub stops only when its store failed: reopen the store.
-            Some(hub) if hub.is_stopped() => {
-                collections.remove(name);
-                self.metrics.collections.dec();
-            }
-            Some(hub) => return Ok(hub.clone()),
-            None => {}
-        }
+        let started = std::time::Instant::now();
         let limits = self.config.limits;
-        let path = self
-            .config
-            .data_dir
-            .as_ref()
-            .map(|dir| dir.join(file_name(name)));
-        if !create && !path.as_ref().is_some_and(|path| path.exists()) {
-            return Err(NetError::UnknownCollection(name.to_owned()));
-        }
-        if path.as_ref().is_some_and(|path| {
-            path.file_name()
-                .is_none_or(|file| file.len() > MAX_FILE_NAME)
-        }) {
-            return Err(NetError::BadCollection(format!(
-                "{name:?} is too long to name a file in the data directory"
-            )));
-        }
-        if collections.len() >= limits.max_collections {
-            return Err(NetError::TooManyCollections(limits.max_collections));
-        }
-        let (store, mut collection) = match path {
-            Some(path) => {
-                let owned = name.to_owned();
-                let (store, collection) =
-                    tokio::task::spawn_blocking(move || Store::open(&path, &owned))
-                        .await
-                        .map_err(|error| NetError::Io(std::io::Error::other(error)))??;
-                (Some(store), collection)
-            }
-            None => (None, Collection::new(name, crdt_core::ReplicaId::random())),
+        let (store, mut collection) = match &self.store {
+            Some(store) => match store.open(name, create).await? {
+                Some((handle, collection)) => (Some(handle), collection),
+                None => return Err(NetError::UnknownCollection(name.to_owned())),
+            },
+            None if create => (None, Collection::new(name, crdt_core::ReplicaId::random())),
+            None => return Err(NetError::UnknownCollection(name.to_owned())),
         };
         collection.set_limits(limits.collection_limits());
         // Clients come and go; the log keeps only what connected peers lack.
         collection.set_keep_log_for_detached(false);
-        tracing::info!(
+        tracing::debug!(
             collection = name,
             replica = %collection.replica(),
             objects = collection.len(),
@@ -322,19 +335,21 @@ impl Shared {
             "collection opened"
         );
         let (hub, task) = Hub::spawn(collection, store, &limits, Some(self.metrics.clone()));
-        self.hub_tasks
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(task);
-        self.metrics.collections.inc();
-        collections.insert(name.to_owned(), hub.clone());
-        for endpoint in &self.peer_endpoints {
-            self.dial_peer(&hub, name, endpoint.clone());
-        }
-        Ok(hub)
+        let peer_links = self
+            .peer_endpoints
+            .iter()
+            .map(|endpoint| self.dial_peer(&hub, name, endpoint.clone()))
+            .collect();
+        self.metrics.collection_opened(started.elapsed());
+        Ok(OpenHub {
+            hub,
+            task: std::sync::Mutex::new(Some(task)),
+            peer_links: std::sync::Mutex::new(peer_links),
+        })
     }
 
-    fn dial_peer(&self, hub: &Hub, name: &str, endpoint: hyper::Uri) {
+    /// Starts a dialer syncing `name` with a peer; it stops when the returned sender drops.
+    fn dial_peer(&self, hub: &Hub, name: &str, endpoint: hyper::Uri) -> watch::Sender<bool> {
         let (wanted, wanted_receiver) = watch::channel(true);
         let status = watch::Sender::new(LinkStatus::Offline(None));
         let mut changes = status.subscribe();
@@ -369,10 +384,7 @@ impl Shared {
                 wanted: wanted_receiver,
             },
         ));
-        self.peer_links
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(wanted);
+        wanted
     }
 
     fn session_config(&self) -> SessionConfig {
@@ -561,8 +573,8 @@ where
         return refuse(socket, code, detail, close).await;
     }
     let create = access == crate::session::Access::ReadWrite;
-    let hub = match shared.open(&hello.collection, create).await {
-        Ok(hub) => hub,
+    let lease = match shared.lease(&hello.collection, create).await {
+        Ok(lease) => lease,
         Err(error @ (NetError::UnknownCollection(_) | NetError::BadCollection(_))) => {
             let (code, detail, close) = refusal(
                 ErrorCode::WrongCollection,
@@ -582,7 +594,7 @@ where
     let (stop, stopped) = watch::channel(None);
     let connection = connection::run(
         socket,
-        hub,
+        lease.hub().clone(),
         shared.session_config(),
         limits,
         Some(first.to_vec()),
@@ -598,6 +610,7 @@ where
             connection.await;
         }
     }
+    drop(lease);
     tracing::info!(%remote, collection = %hello.collection, "session closed");
 }
 
@@ -613,53 +626,4 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
 
 async fn index() -> &'static str {
     "crdt-relay: WebSocket endpoint at /sync, metrics at /metrics\n"
-}
-
-/// The longest file name most file systems take.
-const MAX_FILE_NAME: usize = 255;
-
-/// The file of a collection in the data directory: its name with every byte outside
-/// `[A-Za-z0-9_-]` escaped as `%XX`, so any name maps to one safe file name and back.
-pub fn file_name(collection: &str) -> String {
-    let mut name = String::with_capacity(collection.len() + 5);
-    for byte in collection.bytes() {
-        if byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-' {
-            name.push(char::from(byte));
-        } else {
-            name.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    name.push_str(".redb");
-    name
-}
-
-/// The collection a data-directory file holds, if the file is one of the relay's.
-pub fn collection_of_file(file: &str) -> Option<String> {
-    let stem = file.strip_suffix(".redb")?;
-    let mut bytes = Vec::with_capacity(stem.len());
-    let mut rest = stem.as_bytes();
-    while let Some((&byte, tail)) = rest.split_first() {
-        if byte == b'%' {
-            let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
-            bytes.push(u8::from_str_radix(hex, 16).ok()?);
-            rest = &tail[2..];
-        } else {
-            bytes.push(byte);
-            rest = tail;
-        }
-    }
-    let name = String::from_utf8(bytes).ok()?;
-    (file_name(&name) == file).then_some(name)
-}
-
-fn stored_collections(dir: &Path) -> Result<Vec<String>, NetError> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        if let Some(name) = entry.file_name().to_str().and_then(collection_of_file) {
-            names.push(name);
-        }
-    }
-    names.sort();
-    Ok(names)
 }
