@@ -5,6 +5,7 @@
 
 mod e2e;
 mod fuzz;
+mod packages;
 mod self_contained;
 mod wasm;
 
@@ -209,6 +210,7 @@ fn show(command: &Command) -> String {
 
 fn test(env: &Env) -> Result<(), String> {
     self_contained::check(env)?;
+    packages::ensure_postgres(env)?;
     env.run_steps(TEST_STEPS)?;
     wasm::build(env)?;
     env.run_steps(WASM_TEST_STEPS)?;

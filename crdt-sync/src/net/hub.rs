@@ -216,6 +216,13 @@ impl Runner {
         let mut closing = false;
         while !closing {
             let wake = self.next_wake();
+            let mut stored_elsewhere = false;
+            let store_changed = async {
+                match self.store.as_mut() {
+                    Some(store) => store.changed().await,
+                    None => std::future::pending().await,
+                }
+            };
             let first = tokio::select! {
                 event = self.events.recv() => match event {
                     Some(event) => Some(event),
@@ -226,8 +233,15 @@ impl Runner {
                     closing = true;
                     None
                 }
+                () = store_changed => {
+                    stored_elsewhere = true;
+                    None
+                }
             };
             let mut remote = false;
+            if stored_elsewhere {
+                remote |= self.catch_up().await;
+            }
             if let Some(event) = first {
                 remote |= self.handle(event);
                 for _ in 1..BATCH {
@@ -314,6 +328,37 @@ impl Runner {
             }
             Event::Local => false,
         }
+    }
+
+    /// Joins what other relays committed to the shared store; says whether anything came.
+    async fn catch_up(&mut self) -> bool {
+        let mut joined = false;
+        while let Some(store) = self.store.as_mut() {
+            let caught = match store.catch_up().await {
+                Ok(caught) => caught,
+                Err(error) => {
+                    // Retried at the next wake-up; meanwhile the sessions serve what is here.
+                    tracing::warn!(%error, "catching up with the shared store failed");
+                    return joined;
+                }
+            };
+            let mut collection = lock(&self.shared);
+            // Joined as coming from this replica: no peer has its id, so every session
+            // forwards it, and the store knows not to write it back.
+            let from_store = collection.replica();
+            for (id, object) in &caught.objects {
+                match collection.apply_remote(id, object, from_store) {
+                    Ok(changed) => joined |= changed,
+                    Err(error) => {
+                        tracing::warn!(object = %id, %error, "a stored delta was refused")
+                    }
+                }
+            }
+            if !caught.more {
+                break;
+            }
+        }
+        joined
     }
 
     fn run_timers(&mut self) {

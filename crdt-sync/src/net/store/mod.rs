@@ -34,9 +34,11 @@
 //! collections into one transaction (a group commit): that is what makes thousands of small
 //! collections cheap.
 //!
-//! Backends: [`redb`], one embedded database per relay (the default). A third backend is
-//! one more folder implementing the two traits.
+//! Backends: [`redb`], one embedded database per relay (the default), and [`postgres`], one
+//! database shared by any number of relays, which then serve the same collections at once. A
+//! third backend is one more folder implementing the two traits.
 
+pub mod postgres;
 pub mod redb;
 mod store_error;
 
@@ -44,6 +46,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::collection::Collection;
+use crate::object::Object;
+use crate::object_id::ObjectId;
 
 pub use store_error::StoreError;
 
@@ -65,6 +69,15 @@ pub trait Store: Send + Sync + 'static {
     fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 }
 
+/// What other writers of a shared store committed to a collection since it was last read.
+#[derive(Debug, Default)]
+pub struct CatchUp {
+    /// Deltas (or whole states) to join into the collection, oldest first.
+    pub objects: Vec<(ObjectId, Object)>,
+    /// Whether more wait: read again at once.
+    pub more: bool,
+}
+
 /// One open collection's link to its store.
 pub trait CollectionStore: Send {
     /// Takes what changed in `collection` since the last call and returns the commit that
@@ -72,4 +85,19 @@ pub trait CollectionStore: Send {
     /// were prepared. After an error, close the collection and open it again: the failed
     /// commit's changes are no longer tracked.
     fn prepare(&mut self, collection: &mut Collection) -> Option<StoreFuture<'static, ()>>;
+
+    /// Resolves when, in a store other relays write too, one of them may have committed to
+    /// this collection: a wake-up only, since [`CollectionStore::catch_up`] reads what is new
+    /// by position, so a wake-up lost or repeated loses or doubles nothing. Never resolves
+    /// for a store this relay alone writes.
+    fn changed(&mut self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(std::future::pending())
+    }
+
+    /// Reads what other writers committed since the last read. The driver joins it into the
+    /// collection as coming from the collection's own replica id (no peer may use that id),
+    /// which marks it as already stored: [`CollectionStore::prepare`] does not write it back.
+    fn catch_up(&mut self) -> StoreFuture<'static, CatchUp> {
+        Box::pin(async { Ok(CatchUp::default()) })
+    }
 }

@@ -99,7 +99,7 @@ impl RedbStore {
     /// Opens (or creates) the store of the data directory `dir`, creating the directory if
     /// needed and migrating the collection files of the earlier layout into it. Blocking.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|error| StoreError::Redb(error.into()))?;
+        std::fs::create_dir_all(dir)?;
         let path = dir.join(FILE);
         let db = Database::create(&path)?;
         let write = db.begin_write()?;
