@@ -174,5 +174,6 @@ impl<'de> Deserialize<'de> for Text {
 
 impl Codec for Text {
     const TYPE_TAG: u8 = type_tag::TEXT;
-    const FORMAT_VERSION: u8 = 1;
+    const FORMAT_VERSION: u8 = crate::seq::rga::FORMAT_VERSION;
+    const RETIRED_VERSIONS: &'static [(u8, &'static str)] = crate::seq::rga::RETIRED_VERSIONS;
 }
