@@ -1,57 +1,84 @@
-//! [`Rga`]: the replicated growable array, a sequence CRDT (lists, and text through
-//! [`Text`](crate::seq::text::Text)).
+//! [`Rga`]: a replicated sequence (lists, and text through [`Text`](crate::seq::text::Text)),
+//! ordered by FugueMax so that concurrent runs never interleave.
 //!
 //! ```
 //! use crdt_core::{Lattice, ReplicaId, Rga};
 //!
 //! let (alice, bob) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
 //! let mut at_alice = Rga::new();
-//! at_alice.insert(alice, 0, [1, 2, 3]).unwrap();
+//! at_alice.insert(alice, 0, [1, 2]).unwrap();
 //! let mut at_bob = at_alice.clone();
 //!
-//! // Concurrent edits at the same place.
-//! let a = at_alice.insert(alice, 1, [10]).unwrap();
-//! let b = at_bob.insert(bob, 1, [20]).unwrap();
-//! let c = at_bob.delete(bob, 2, 1).unwrap(); // deletes 2
-//! at_alice.join(&b);
-//! at_alice.join(&c);
-//! at_bob.join(&a);
+//! // Concurrently, at the same place: Alice types 10, 11, 12 forwards, Bob types 30, 29, 28
+//! // backwards (each before the previous) and deletes 2.
+//! let mut deltas = Vec::new();
+//! for (pos, value) in [(1, 10), (2, 11), (3, 12)] {
+//!     deltas.push(at_alice.insert(alice, pos, [value]).unwrap());
+//! }
+//! for value in [30, 29, 28] {
+//!     deltas.push(at_bob.insert(bob, 1, [value]).unwrap());
+//! }
+//! deltas.push(at_bob.delete(bob, 4, 1).unwrap());
+//! for delta in &deltas {
+//!     at_alice.join(delta);
+//!     at_bob.join(delta);
+//! }
 //! assert_eq!(at_alice, at_bob);
-//! assert_eq!(at_alice.iter().copied().collect::<Vec<_>>(), [1, 20, 10, 3]);
+//! // Neither run is split by the other.
+//! assert_eq!(at_alice.iter().copied().collect::<Vec<_>>(), [1, 10, 11, 12, 28, 29, 30]);
 //! ```
 //!
-//! Semantics: every inserted element gets a unique id (a dot) and remembers the element it was
-//! inserted after (its origin) and a Lamport timestamp greater than every timestamp its
-//! replica had seen. An element sits right after its origin, and elements sharing an origin
-//! are ordered by descending `(Lamport timestamp, replica id)`: a later insert at a place goes
-//! before the ones its replica had seen there, and concurrent inserts at one place are ordered
-//! the same way everywhere (the greater replica id first on a tie). Deletes are operations with
-//! their own dots, naming the elements they delete; a deleted element stays as a tombstone
-//! (its id, origin and timestamp) so that inserts referring to it still find their place.
+//! Semantics: the ordering is FugueMax (Weidner and Kleppmann, "The Art of the Fugue:
+//! Minimizing Interleaving in Collaborative Text Editing", 2023, arXiv:2305.00583). Every
+//! inserted element gets a unique id (a dot) and remembers its two neighbours where it was
+//! inserted, tombstones included: its *left origin*, the visible element before the insert
+//! position (or the start), and its *right origin*, the element that followed the left origin
+//! there (or the end). These define the paper's tree: an element is a right child of its left
+//! origin, unless its right origin descends from its left origin, and then it is a left child
+//! of its right origin. The document is the in-order walk of the tree (a node's left children,
+//! the node, its right children); left siblings are ordered by id, and right siblings by their
+//! right origins, the one whose right origin is further right first, then by id (FugueMax's
+//! rule). Ids compare as `(replica id, counter)`, the smaller first (the paper leaves this tie
+//! free).
 //!
-//! What is and is not guaranteed about concurrent inserts at one place:
-//! - **Guaranteed:** every replica orders them alike, and a run typed *forwards* (each element
-//!   inserted right after the previous one, or several elements in one `insert`) is never
-//!   split: everything inserted after its elements hangs below them, so a concurrent insert
-//!   at the same place lands before or after the whole run. `abc` and `xyz`, both typed
-//!   forwards at one place, give `xyzabc` or `abcxyz`.
-//! - **Not guaranteed:** a run typed *backwards* (each element inserted before the previous
-//!   one, at an unmoving position) is a set of siblings of one origin, ordered by timestamp
-//!   alone, so it interleaves with concurrent elements there: `c`, `b`, `a` and `z`, `y`, `x`,
-//!   each typed at position 0 by two replicas, give `xaybzc`; `abc` forwards against `zyx`
-//!   backwards gives `xyabcz` when the forward typist's replica id is the greater (the tie
-//!   between the first letters typed goes its way), `xyzabc` otherwise. This is RGA's interleaving anomaly (Kleppmann, Gomes, Mulligan
-//!   and Beresford, "Interleaving anomalies in collaborative text editors", PaPoC 2019);
-//!   Fugue's ordering (Weidner and Kleppmann, 2023) avoids it in both directions.
+//! Guaranteed, for concurrent inserts at one place: every replica orders them alike, and
+//! concurrent runs there are never interleaved, whichever direction each was typed in. A run
+//! is what one replica inserted there, each element next to the ones it typed before (after
+//! the last: forwards; before the first: backwards; or either, mixed) without seeing the other
+//! runs: it is one subtree of the tree, so another run lands before or after it whole. `c`,
+//! `b`, `a` and `z`, `y`, `x`, each typed at position 0 by two replicas, give `abcxyz` or
+//! `xyzabc` (RGA, this type's rule before format version 2, gave `xaybzc`; forward `abc`
+//! against backward `zyx` gave `xyabcz`); which run goes first is decided by their first
+//! elements (here the same origins, so the smaller replica id). The paper proves the forward
+//! and backward cases for Fugue and FugueMax, and that FugueMax is moreover maximally
+//! non-interleaving (in the paper's sense). What is not prevented, by design: a
+//! replica that has seen part of another's run can insert inside it, and its text goes where
+//! it typed it.
+//!
+//! Why origins rather than the tree: the tree is implied, never stored. A run typed forwards
+//! (or inserted in one call) has consecutive ids, each element's left origin the previous one
+//! and one right origin for all, so it is stored as one span: the first element's left origin
+//! and the run's right origin. An arriving span is placed by
+//! scanning the elements between its origins and comparing their origins' positions with its
+//! own, one element per span met (the list form of FugueMax's rule, as in Yjs-style
+//! integration with the right origin ordering right siblings). `tests/fugue.rs` checks this
+//! scan against a direct transcription of the paper's tree, on random concurrent sessions.
+//! Deletes are operations with their own dots, naming the elements they delete; a deleted
+//! element stays as a tombstone (its id and origins) so that inserts naming it still find
+//! their place.
 //!
 //! What grows: one span per run of consecutive typing (not per element), the tombstones of
-//! deleted runs, and one entry per run of consecutive deletes. An insert or delete whose
-//! origin or target has not arrived yet (deltas delivered out of order) is kept and applied
-//! when it arrives, never dropped. Positions are counted in visible elements.
+//! deleted runs, and one entry per run of consecutive deletes. An insert whose origins have
+//! not both arrived, or a delete whose target has not (deltas delivered out of order), is
+//! kept and applied when they arrive, never dropped. Positions are counted in visible
+//! elements.
 //!
 //! A dot names one event: a join skips elements whose ids it already holds. A faulty peer that
 //! sends an id again with other contents is not detected, and replicas that received the two
-//! versions keep their own.
+//! versions keep their own. Convergence rests on every element's origins having been
+//! neighbours where it was inserted, as [`Rga::insert`] makes them: forged origins are
+//! decoded and joined without panic, in the same order by every replica that took them in
+//! the same order (a join integrates elements in id order, as the decoder does).
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
