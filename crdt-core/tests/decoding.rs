@@ -311,3 +311,82 @@ fn an_over_long_char_is_refused_as_non_canonical() {
     long.extend(&bytes[at + 2..]);
     assert_eq!(Rga::<char>::decode(&long), Err(DecodeError::NonCanonical));
 }
+
+#[test]
+fn sequences_of_format_version_1_are_refused_as_retired() {
+    let id = "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01";
+    // A version 1 `Text` ("ey" after a deleted "h", as the version 1 golden vector pinned it).
+    let hex = format!(
+        "0a 01 01 {id} 01 {id} 01 01 04 02 00 00 00 00 01 01 00 00 01 01 00 00 02 65 79 01 00 03 00 05 00 01"
+    );
+    let bytes: Vec<u8> = hex
+        .split_whitespace()
+        .map(|byte| u8::from_str_radix(byte, 16).unwrap())
+        .collect();
+    let error = Text::decode(&bytes).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            DecodeError::RetiredVersion {
+                type_tag: 10,
+                found: 1,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(message.contains("no longer supported"), "{message}");
+    assert!(message.contains("FugueMax"), "{message}");
+    let mut as_rga = bytes.clone();
+    as_rga[0] = Rga::<char>::TYPE_TAG;
+    assert!(matches!(
+        Rga::<char>::decode(&as_rga),
+        Err(DecodeError::RetiredVersion { found: 1, .. })
+    ));
+    // A version from the future is another error.
+    let mut newer = bytes;
+    newer[1] = 3;
+    assert!(matches!(
+        Text::decode(&newer),
+        Err(DecodeError::UnsupportedVersion { found: 3, .. })
+    ));
+}
+
+#[test]
+fn right_origins_have_one_encoding() {
+    let a = ReplicaId::from_u128(1);
+    let mut list: Rga<u8> = Rga::new();
+    list.insert(a, 0, [7, 8]).unwrap();
+    list.insert(a, 1, [9]).unwrap(); // a:3, right origin a:2 (one back)
+    let bytes = list.encode().unwrap();
+    // The last run: (0, 0, left Back(2), right Back(1), Live([9])), then no delete run.
+    let tail = [0, 0, 1, 2, 1, 1, 0, 1, 9, 0];
+    assert!(bytes.ends_with(&tail));
+    let run = bytes.len() - tail.len();
+    let with_right = |right: &[u8]| {
+        let mut forged = bytes[..run].to_vec();
+        forged.extend([0, 0, 1, 2]);
+        forged.extend(right);
+        forged.extend([0, 1, 9, 0]);
+        Rga::<u8>::decode(&forged)
+    };
+    assert_eq!(with_right(&[1, 1]).as_ref(), Ok(&list));
+    // Zero back, and the same element written as `Other`, are refused.
+    assert_eq!(
+        with_right(&[1, 0]),
+        Err(DecodeError::Invalid(
+            "element origin written as a distance of zero"
+        ))
+    );
+    assert_eq!(
+        with_right(&[2, 0, 2]),
+        Err(DecodeError::Invalid(
+            "element origin not written as a distance back"
+        ))
+    );
+    // A right origin that never arrives leaves the run pending, kept and re-encoded as is.
+    let waiting = with_right(&[2, 0, 40]).unwrap();
+    assert_eq!(waiting.pending(), 1);
+    assert_eq!(waiting.len(), 2);
+}

@@ -114,12 +114,54 @@ fn text() {
     let mut text = crdt_core::Text::new();
     text.insert(A, 0, "hey").unwrap();
     text.delete(A, 0, 1).unwrap();
-    // replicas [A]; context [A: 1..=4];
-    // runs: (step 0, gap 0, Start, shift 0, Deleted(1)) = tombstone "h" at A:1,
-    //       (step 0, gap 0, Back(1), shift 0, Live("ey")) at A:2..=3;
+    // tag 10, v2; replicas [A]; context [A: 1..=4];
+    // runs: (step 0, gap 0, left Start, right End, Deleted(1)) = tombstone "h" at A:1,
+    //       (step 0, gap 0, left Back(1), right End, Live("ey")) at A:2..=3;
     // deletes: (step 0, gap 3, Own(-3 zigzag 05), Range(1)) = A:4 deleted A:1
     pinned(
         &text,
-        "0a 01 01 A 01 A 01 01 04 02 00 00 00 00 01 01 00 00 01 01 00 00 02 65 79 01 00 03 00 05 00 01",
+        "0a 02 01 A 01 A 01 01 04 02 00 00 00 00 01 01 00 00 01 01 00 00 02 65 79 01 00 03 00 05 00 01",
+    );
+}
+
+#[test]
+fn text_with_right_origins() {
+    let mut text = crdt_core::Text::new();
+    text.insert(A, 0, "ab").unwrap(); // A:1..=2
+    let mut other = text.clone();
+    other.insert(B, 1, "X").unwrap(); // B:1, between a and b
+    text.delete(A, 0, 1).unwrap(); // A:3 deletes a
+    text.insert(A, 0, "Y").unwrap(); // A:4, before the tombstone of a
+    text.join(&other);
+    assert_eq!(text.to_string(), "YXb");
+    // tag 10, v2; replicas [A, B]; context [A: 1..=4, B: 1..=1]; 4 runs, in id order:
+    //   A:1     (0, 0, Start, End, Deleted(1))              00 00 00 00 01 01
+    //   A:2     (0, 0, Back(1), End, Live("b"))             00 00 01 01 00 00 01 62
+    //   A:4     (0, gap 1, Start, Back(3) = A:1, Live("Y")) 00 01 00 01 03 00 01 59
+    //   B:1     (step 1, 0, Other(0, 1), Other(0, 2), "X")  01 00 02 00 01 02 00 02 00 01 58
+    // 1 delete run: A:3 (0, gap 2, Own(-2 zigzag 03), Range(1)) 00 02 00 03 00 01
+    pinned(
+        &text,
+        "0a 02 02 A B 02 A 01 01 04 B 01 01 01 04 \
+         00 00 00 00 01 01 \
+         00 00 01 01 00 00 01 62 \
+         00 01 00 01 03 00 01 59 \
+         01 00 02 00 01 02 00 02 00 01 58 \
+         01 00 02 00 03 00 01",
+    );
+}
+
+#[test]
+fn rga() {
+    let mut list: crdt_core::Rga<u8> = crdt_core::Rga::new();
+    list.insert(B, 0, [7, 8]).unwrap(); // B:1..=2
+    list.insert(B, 1, [9]).unwrap(); // B:3, between 7 and 8
+    // tag 9, v2; replicas [B]; context [B: 1..=3]; runs:
+    //   B:1..=2 (0, 0, Start, End, Live([7, 8]))  00 00 00 00 00 02 07 08
+    //   B:3     (0, 0, Back(2), Back(1), [9])      00 00 01 02 01 01 00 01 09
+    // no delete run
+    pinned(
+        &list,
+        "09 02 01 B 01 B 01 01 03 02 00 00 00 00 00 02 07 08 00 00 01 02 01 01 00 01 09 00",
     );
 }

@@ -130,8 +130,8 @@ fn concurrent_multi_element_inserts_at_one_place_stay_whole_and_order_alike() {
     let merged = alice.clone().joined(&bob);
     assert_eq!(merged, bob.clone().joined(&alice));
     let text: String = merged.iter().collect();
-    // Same Lamport timestamp: the greater replica id (BOB) goes first.
-    assert_eq!(text, "[bobalice]");
+    // Same origins (`[` and `]`): the smaller replica id (ALICE) goes first.
+    assert_eq!(text, "[alicebob]");
 }
 
 #[test]
@@ -308,44 +308,264 @@ fn compacted_and_uncompacted_replicas_keep_converging() {
     assert!(repaired.iter().copied().eq(text.iter().copied()));
 }
 
-/// Two replicas type at position 0 of an empty text: `forwards` each element after the
-/// previous, else each at 0 (backwards). Returns the converged text.
-fn typed_concurrently(first: (&str, bool), second: (&str, bool)) -> String {
-    let type_word = |replica, (word, forwards): (&str, bool)| {
-        let mut rga = Rga::new();
-        for (index, letter) in word.chars().enumerate() {
-            let pos = if forwards { index as u64 } else { 0 };
-            rga.insert(replica, pos, [letter]).unwrap();
+/// How `word` is typed, one element per insert: `Forwards` each after the previous,
+/// `Backwards` each before the previous (at an unmoving position), `Mixed` alternately at the
+/// right and the left end of what was typed so far.
+#[derive(Clone, Copy, Debug)]
+enum Typing {
+    Forwards,
+    Backwards,
+    Mixed,
+}
+
+/// Types `word` into `rga` at `at` as `replica`, one element per insert (ending with `word` at
+/// `at..`), optionally deleting a stray letter typed after the `k`-th one (a typo
+/// backspaced). Returns the deltas.
+fn type_word(
+    rga: &mut Rga<char>,
+    replica: ReplicaId,
+    at: u64,
+    word: &str,
+    typing: Typing,
+    typo_after: Option<usize>,
+) -> Vec<Rga<char>> {
+    let letters: Vec<char> = word.chars().collect();
+    // The order in which letters are typed, and where each goes relative to those typed.
+    let mut order: Vec<(usize, bool)> = Vec::new(); // (letter index, at the right end)
+    match typing {
+        Typing::Forwards => order.extend((0..letters.len()).map(|i| (i, true))),
+        Typing::Backwards => order.extend((0..letters.len()).rev().map(|i| (i, false))),
+        Typing::Mixed => {
+            // Start in the middle, then grow right, left, right, ...
+            let middle = letters.len() / 2;
+            let (mut low, mut high) = (middle, middle);
+            order.push((middle, true));
+            while low > 0 || high + 1 < letters.len() {
+                if high + 1 < letters.len() {
+                    high += 1;
+                    order.push((high, true));
+                }
+                if low > 0 {
+                    low -= 1;
+                    order.push((low, false));
+                }
+            }
         }
-        rga
-    };
-    let at_alice = type_word(ALICE, first);
-    let at_bob = type_word(BOB, second);
-    let merged = at_alice.clone().joined(&at_bob);
-    assert_eq!(merged, at_bob.joined(&at_alice));
-    merged.iter().collect()
+    }
+    let mut deltas = Vec::new();
+    let mut typed = 0u64;
+    for (step, (letter, right_end)) in order.into_iter().enumerate() {
+        let pos = if right_end { at + typed } else { at };
+        deltas.push(rga.insert(replica, pos, [letters[letter]]).unwrap());
+        typed += 1;
+        if typo_after == Some(step) {
+            let pos = if right_end { pos + 1 } else { pos };
+            deltas.push(rga.insert(replica, pos, ['#']).unwrap());
+            deltas.push(rga.delete(replica, pos, 1).unwrap());
+        }
+    }
+    deltas
+}
+
+/// Replicas each type a word at `at` of a shared `base`, concurrently; every replica then
+/// receives every other's deltas. Returns the converged text (checking that it converged).
+fn concurrently(base: &str, at: u64, words: &[(ReplicaId, &str, Typing, Option<usize>)]) -> String {
+    let mut shared = Rga::new();
+    if !base.is_empty() {
+        shared
+            .insert(ReplicaId::from_u128(0xba5e), 0, base.chars())
+            .unwrap();
+    }
+    let mut replicas: Vec<Rga<char>> = Vec::new();
+    let mut deltas: Vec<Vec<Rga<char>>> = Vec::new();
+    for &(replica, word, typing, typo) in words {
+        let mut rga = shared.clone();
+        deltas.push(type_word(&mut rga, replica, at, word, typing, typo));
+        replicas.push(rga);
+    }
+    for (index, rga) in replicas.iter_mut().enumerate() {
+        // Deltas of the others, in reverse order for odd replicas (they buffer what comes early).
+        for (other, sent) in deltas.iter().enumerate() {
+            if other == index {
+                continue;
+            }
+            if index % 2 == 1 {
+                sent.iter().rev().for_each(|delta| rga.join(delta));
+            } else {
+                sent.iter().for_each(|delta| rga.join(delta));
+            }
+        }
+        assert_eq!(rga.pending(), 0);
+    }
+    for rga in &replicas[1..] {
+        assert_eq!(rga, &replicas[0]);
+    }
+    replicas[0].iter().collect()
+}
+
+/// Two replicas type at position 0 of an empty text. Returns the converged text.
+fn typed_concurrently(first: (&str, Typing), second: (&str, Typing)) -> String {
+    concurrently(
+        "",
+        0,
+        &[
+            (ALICE, first.0, first.1, None),
+            (BOB, second.0, second.1, None),
+        ],
+    )
+}
+
+use Typing::{Backwards, Forwards, Mixed};
+
+/// The words in `text`, each whole, in some order, and nothing else.
+fn is_a_concatenation_of(text: &str, words: &[&str]) -> bool {
+    fn permutations<'a>(words: &[&'a str]) -> Vec<Vec<&'a str>> {
+        if words.is_empty() {
+            return vec![Vec::new()];
+        }
+        let mut all = Vec::new();
+        for index in 0..words.len() {
+            let mut rest = words.to_vec();
+            let first = rest.remove(index);
+            for mut tail in permutations(&rest) {
+                tail.insert(0, first);
+                all.push(tail);
+            }
+        }
+        all
+    }
+    permutations(words)
+        .iter()
+        .any(|order| order.concat() == text)
 }
 
 #[test]
-fn runs_typed_forwards_are_never_split_by_concurrent_inserts() {
-    let text = typed_concurrently(("abc", true), ("xyz", true));
-    assert!(text == "abcxyz" || text == "xyzabc", "{text}");
-    // Against a run typed backwards, the forward run still stays whole, whichever id is
-    // greater (the backward one may be split around it: see below).
-    let (forward, backward) = (("abc", true), ("zyx", false));
-    assert!(typed_concurrently(forward, backward).contains("abc"));
-    assert!(typed_concurrently(backward, forward).contains("abc"));
+fn runs_typed_backwards_at_one_place_do_not_interleave() {
+    // Alice types "abc" backwards (c, b, a at 0), Bob "xyz" backwards (z, y, x at 0): RGA gave
+    // `xaybzc`. FugueMax keeps each word whole; the first letters typed have the same origins,
+    // so the smaller replica id (Alice) goes first.
+    assert_eq!(
+        typed_concurrently(("abc", Backwards), ("xyz", Backwards)),
+        "abcxyz"
+    );
+    assert_eq!(
+        typed_concurrently(("xyz", Backwards), ("abc", Backwards)),
+        "xyzabc"
+    );
 }
 
-/// The documented anomaly (Kleppmann et al., PaPoC 2019): pinned so the docs cannot drift from
-/// the code. The sequence issue (Fugue ordering) changes these expectations.
 #[test]
-fn runs_typed_backwards_at_one_place_interleave_as_documented() {
-    // Alice types "abc" backwards (c, b, a at 0), Bob "xyz" backwards (z, y, x at 0).
-    assert_eq!(typed_concurrently(("cba", false), ("zyx", false)), "xaybzc");
-    // Alice backwards "xyz" (z, y, x at 0), Bob (the greater id) forwards "abc": the first
-    // letters typed tie on their timestamp, Bob's goes first, and Alice's run is split.
-    assert_eq!(typed_concurrently(("zyx", false), ("abc", true)), "xyabcz");
-    // With the ids the other way round, the tie goes to the backward run's first letter.
-    assert_eq!(typed_concurrently(("abc", true), ("zyx", false)), "xyzabc");
+fn a_run_typed_forwards_and_one_typed_backwards_do_not_interleave() {
+    // RGA gave `xyabcz` for Alice's backward "xyz" against Bob's forward "abc".
+    assert_eq!(
+        typed_concurrently(("xyz", Backwards), ("abc", Forwards)),
+        "xyzabc"
+    );
+    assert_eq!(
+        typed_concurrently(("abc", Forwards), ("xyz", Backwards)),
+        "abcxyz"
+    );
+}
+
+#[test]
+fn runs_typed_forwards_do_not_interleave() {
+    assert_eq!(
+        typed_concurrently(("abc", Forwards), ("xyz", Forwards)),
+        "abcxyz"
+    );
+    assert_eq!(
+        typed_concurrently(("xyz", Forwards), ("abc", Forwards)),
+        "xyzabc"
+    );
+}
+
+#[test]
+fn runs_typed_from_the_middle_outwards_do_not_interleave() {
+    let text = typed_concurrently(("abcde", Mixed), ("vwxyz", Backwards));
+    assert_eq!(text, "abcdevwxyz");
+    let text = typed_concurrently(("abcde", Mixed), ("vwxyz", Mixed));
+    assert_eq!(text, "abcdevwxyz");
+}
+
+#[test]
+fn three_replicas_typing_at_one_place_do_not_interleave() {
+    let carol = ReplicaId::from_u128(0xc);
+    for typings in [
+        [Forwards, Backwards, Mixed],
+        [Backwards, Backwards, Backwards],
+        [Mixed, Forwards, Backwards],
+        [Forwards, Forwards, Forwards],
+    ] {
+        let words = [
+            (BOB, "bobby", typings[0], None),
+            (carol, "carol", typings[1], None),
+            (ALICE, "alice", typings[2], None),
+        ];
+        let text = concurrently("", 0, &words);
+        assert!(
+            is_a_concatenation_of(&text, &["alice", "bobby", "carol"]),
+            "{typings:?}: {text}"
+        );
+    }
+}
+
+#[test]
+fn runs_typed_in_the_middle_of_text_do_not_interleave() {
+    for (first, second) in [
+        (Backwards, Backwards),
+        (Forwards, Backwards),
+        (Backwards, Forwards),
+        (Mixed, Backwards),
+        (Forwards, Forwards),
+    ] {
+        let words = [(ALICE, "abc", first, None), (BOB, "xyz", second, None)];
+        let text = concurrently("hello world", 5, &words);
+        assert!(
+            text == "helloabcxyz world" || text == "helloxyzabc world",
+            "{first:?} {second:?}: {text}"
+        );
+    }
+}
+
+#[test]
+fn runs_with_deletes_mixed_in_do_not_interleave() {
+    // Each typist mistypes a letter and backspaces it mid-word; both also work at a place
+    // where text was deleted before they started.
+    for (first, second) in [
+        (Backwards, Backwards),
+        (Forwards, Backwards),
+        (Mixed, Forwards),
+    ] {
+        let mut shared = Rga::new();
+        shared.insert(ALICE, 0, "one two three".chars()).unwrap();
+        shared.delete(ALICE, 3, 4).unwrap(); // "one three"
+        let (mut alice, mut bob) = (shared.clone(), shared.clone());
+        let from_alice = type_word(&mut alice, ALICE, 3, "abcd", first, Some(1));
+        let from_bob = type_word(&mut bob, BOB, 3, "wxyz", second, Some(2));
+        from_bob.iter().for_each(|delta| alice.join(delta));
+        from_alice.iter().rev().for_each(|delta| bob.join(delta));
+        assert_eq!(alice, bob);
+        let text: String = alice.iter().collect();
+        assert!(
+            text == "oneabcdwxyz three" || text == "onewxyzabcd three",
+            "{first:?} {second:?}: {text}"
+        );
+    }
+}
+
+#[test]
+fn a_concurrent_insert_inside_a_run_lands_where_it_was_typed() {
+    // Fugue does not stop a replica that saw part of a run from typing inside it.
+    let mut alice = Rga::new();
+    alice.insert(ALICE, 0, "[]".chars()).unwrap();
+    let mut bob = alice.clone();
+    let a = alice.insert(ALICE, 1, ['a']).unwrap();
+    bob.join(&a);
+    let b = alice.insert(ALICE, 2, ['b']).unwrap();
+    let x = bob.insert(BOB, 2, ['x']).unwrap(); // after `a`, not having seen `b`
+    alice.join(&x);
+    bob.join(&b);
+    assert_eq!(alice, bob);
+    // `b` and `x` were both typed right after `a`, before `]`: the smaller id goes first.
+    assert_eq!(alice.iter().collect::<String>(), "[abx]");
 }

@@ -1,4 +1,5 @@
-//! [`SharedText`]: plain text that several replicas edit at once (`crdt_core::Text`, an RGA).
+//! [`SharedText`]: plain text that several replicas edit at once (`crdt_core::Text`, ordered by
+//! FugueMax).
 //!
 //! ```js
 //! const here = new SharedText(), there = new SharedText();
@@ -11,10 +12,11 @@
 //! Semantics: positions and lengths count Unicode code points (as `Array.from(text)` does),
 //! not UTF-16 units. Every inserted character keeps its identity, so concurrent inserts all
 //! stay, each where its author put it; concurrent inserts at one place are ordered the same
-//! way on every replica. Text typed forwards (or inserted in one call) is never split by a
-//! concurrent insert; text typed backwards at one place can interleave with concurrent text
-//! there (`crdt_core::Rga` states the guarantee exactly). A delete removes the characters its author saw; what grows is the
-//! record of deleted characters' identities (runs of them, compactly).
+//! way on every replica, and concurrent runs of text typed at one place are never interleaved,
+//! whichever direction each was typed in (FugueMax: Weidner and Kleppmann, "The Art of the
+//! Fugue", 2023, arXiv:2305.00583; `crdt_core::Rga` states the guarantee exactly). A delete
+//! removes the characters its author saw; what grows is the record of deleted characters'
+//! identities (runs of them, compactly).
 
 use crdt_core::{ReplicaId, Text};
 use wasm_bindgen::prelude::*;

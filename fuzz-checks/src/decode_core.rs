@@ -268,7 +268,7 @@ impl Mutation for NestedMapMut {
 }
 
 /// The delta of a sequence edit at a valid position, `None` if it was refused because the
-/// counters or Lamport timestamps ran out (which the input can arrange).
+/// replica's counters ran out (which the input can arrange).
 fn refusable<T>(edit: Result<T, EditError>) -> Option<T> {
     match edit {
         Ok(delta) => Some(delta),

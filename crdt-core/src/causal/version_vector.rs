@@ -137,14 +137,14 @@ impl VersionVector {
     /// empty vector (nothing is stable).
     ///
     /// ```
-    /// use crdt_core::{ReplicaId, Text, VersionVector};
+    /// use crdt_core::{Lattice, ReplicaId, Text, VersionVector};
     ///
     /// let (alice, bob) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
     /// let mut at_alice = Text::new();
     /// at_alice.insert(alice, 0, "milk, eggs").unwrap();
     /// at_alice.delete(alice, 4, 6).unwrap();
     /// let mut at_bob = at_alice.clone(); // Bob has everything Alice has
-    /// at_bob.insert(bob, 4, "!").unwrap(); // and Alice has not seen this yet
+    /// let late = at_bob.insert(bob, 4, "!").unwrap(); // and Alice has not seen this yet
     ///
     /// // Alice knows her own vector and the one Bob reported with his last delta to her.
     /// let bob_reported = at_alice.context().version_vector();
@@ -152,8 +152,12 @@ impl VersionVector {
     ///     &at_alice.context().version_vector(),
     ///     &bob_reported,
     /// ]);
-    /// assert_eq!(at_alice.compact(&stable), 6); // the deleted ", eggs" is forgotten
+    /// // The deleted ", eggs" is forgotten but for its comma, which an insert after "milk"
+    /// // (like Bob's) names as the element it went before.
+    /// assert_eq!(at_alice.compact(&stable), 5);
     /// assert_eq!(at_alice.to_string(), "milk");
+    /// at_alice.join(&late);
+    /// assert_eq!(at_alice.to_string(), "milk!");
     /// ```
     pub fn causally_stable<'a>(seen: impl IntoIterator<Item = &'a VersionVector>) -> Self {
         let mut seen = seen.into_iter();

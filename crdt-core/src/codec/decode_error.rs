@@ -25,6 +25,16 @@ pub enum DecodeError {
         /// The newest version this build reads.
         supported: u8,
     },
+    /// The envelope names an older format version of the type that this build refuses on
+    /// purpose (see [`Codec::RETIRED_VERSIONS`](crate::Codec::RETIRED_VERSIONS)).
+    RetiredVersion {
+        /// The tag of the type being decoded.
+        type_tag: u8,
+        /// The version found in the input.
+        found: u8,
+        /// Why that version is no longer read.
+        reason: &'static str,
+    },
     /// The payload is not a valid postcard encoding of the type (truncated, bad varint, …).
     Malformed(postcard::Error),
     /// The payload decoded, but bytes follow it.
@@ -58,6 +68,14 @@ impl fmt::Display for DecodeError {
             } => write!(
                 f,
                 "type {type_tag}: format version {found} is not supported (this build reads up to {supported})"
+            ),
+            Self::RetiredVersion {
+                type_tag,
+                found,
+                reason,
+            } => write!(
+                f,
+                "type {type_tag}: format version {found} is no longer supported: {reason}"
             ),
             Self::Malformed(error) => write!(f, "malformed payload: {error}"),
             Self::TrailingBytes(count) => write!(f, "{count} unexpected bytes after the value"),

@@ -37,6 +37,10 @@ pub trait Codec: Serialize + FromRaw {
     const TYPE_TAG: u8;
     /// The newest payload format this build writes and reads.
     const FORMAT_VERSION: u8;
+    /// Older payload formats this build refuses on purpose, each with the reason a decoder
+    /// reports ([`DecodeError::RetiredVersion`]). Any other version but
+    /// [`Self::FORMAT_VERSION`] is [`DecodeError::UnsupportedVersion`].
+    const RETIRED_VERSIONS: &'static [(u8, &'static str)] = &[];
 
     /// The canonical encoding: envelope then postcard payload.
     ///
@@ -56,6 +60,16 @@ pub trait Codec: Serialize + FromRaw {
             return Err(DecodeError::WrongType {
                 expected: Self::TYPE_TAG,
                 found: *tag,
+            });
+        }
+        if let Some((_, reason)) = Self::RETIRED_VERSIONS
+            .iter()
+            .find(|(retired, _)| retired == version)
+        {
+            return Err(DecodeError::RetiredVersion {
+                type_tag: *tag,
+                found: *version,
+                reason,
             });
         }
         if *version != Self::FORMAT_VERSION {

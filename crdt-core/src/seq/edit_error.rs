@@ -12,8 +12,8 @@ use crate::seq::position_error::PositionError;
 pub enum EditError {
     /// The edit addressed a position past the end.
     Position(PositionError),
-    /// The edit's events could not be named: the replica (or the sequence's Lamport clock) has
-    /// reached the end of the counters the encoding carries.
+    /// The edit's events could not be named: the replica has reached the end of the counters
+    /// the encoding carries.
     Causality(CausalityError),
 }
 

@@ -1,8 +1,8 @@
 //! [`Span`]: a run of elements inserted by one replica in one go, stored as one entry.
 //!
-//! Typing "hello" makes one span of five elements with consecutive ids and Lamport
-//! timestamps, each element inserted after the previous one. Storing the run instead of the
-//! elements is what keeps a text replica small and fast. Spans split when an edit lands inside
+//! Typing "hello" makes one span of five elements with consecutive ids, each element inserted
+//! after the previous one and before the same element (what followed the cursor). Storing the
+//! run instead of the elements is what keeps a text replica small and fast. Spans split when an edit lands inside
 //! them (a remote insert between two of their elements, or a delete of part of them).
 
 use alloc::vec::Vec;
@@ -25,14 +25,15 @@ impl ElementId {
     }
 }
 
-/// A run of elements: element `i` has id `id + i`, Lamport timestamp `lamport + i`, and was
-/// inserted after element `i - 1` (the first after `origin`, or at the start if `None`).
-/// A deleted run is a tombstone: it keeps its ids, origin and timestamps, not its values.
+/// A run of elements: element `i` has id `id + i` and was inserted between element `i - 1`
+/// (its left origin; for the first, `left`, or the start if `None`) and `right` (the right
+/// origin of every element of the run; the end if `None`). A deleted run is a tombstone: it
+/// keeps its ids and origins, not its values.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub(crate) struct Span<T> {
     pub(crate) id: ElementId,
-    pub(crate) origin: Option<ElementId>,
-    pub(crate) lamport: u64,
+    pub(crate) left: Option<ElementId>,
+    pub(crate) right: Option<ElementId>,
     pub(crate) deleted: bool,
     len: u64,
     /// The values, one per element; empty once deleted.
@@ -43,14 +44,14 @@ impl<T> Span<T> {
     /// A live run holding `content`.
     pub(crate) fn new(
         id: ElementId,
-        origin: Option<ElementId>,
-        lamport: u64,
+        left: Option<ElementId>,
+        right: Option<ElementId>,
         content: Vec<T>,
     ) -> Self {
         Self {
             id,
-            origin,
-            lamport,
+            left,
+            right,
             deleted: false,
             len: content.len() as u64,
             content,
@@ -60,14 +61,14 @@ impl<T> Span<T> {
     /// A deleted run of `len` elements (their values are gone).
     pub(crate) fn tombstone(
         id: ElementId,
-        origin: Option<ElementId>,
-        lamport: u64,
+        left: Option<ElementId>,
+        right: Option<ElementId>,
         len: u64,
     ) -> Self {
         Self {
             id,
-            origin,
-            lamport,
+            left,
+            right,
             deleted: true,
             len,
             content: Vec::new(),
@@ -123,8 +124,8 @@ impl<T> Span<T> {
         };
         let tail = Self {
             id: self.id.plus(offset),
-            origin: Some(self.id.plus(offset - 1)),
-            lamport: self.lamport + offset,
+            left: Some(self.id.plus(offset - 1)),
+            right: self.right,
             deleted: self.deleted,
             len: self.len - offset,
             content,
@@ -133,12 +134,20 @@ impl<T> Span<T> {
         tail
     }
 
-    /// Whether `next` continues this run: same replica, next ids and timestamps, inserted
-    /// after this run's last element, same deletion state.
+    /// The left origin of element `offset`.
+    pub(crate) fn left_of(&self, offset: u64) -> Option<ElementId> {
+        match offset {
+            0 => self.left,
+            _ => Some(self.id.plus(offset - 1)),
+        }
+    }
+
+    /// Whether `next` continues this run: same replica, next ids, inserted after this run's
+    /// last element and before the same right origin, same deletion state.
     pub(crate) fn continued_by(&self, next: &Self) -> bool {
         next.id == self.id.plus(self.len())
-            && next.origin == Some(self.last_id())
-            && next.lamport == self.lamport + self.len()
+            && next.left == Some(self.last_id())
+            && next.right == self.right
             && next.deleted == self.deleted
     }
 }

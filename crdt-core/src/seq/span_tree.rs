@@ -47,6 +47,16 @@ pub(crate) struct Cursor {
     pub(crate) offset: u64,
 }
 
+/// Where an element is in document order, as the path to it from the root (child slots, span,
+/// offset): of two elements, the one earlier in the document has the smaller key. Valid until
+/// the tree changes.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub(crate) struct OrderKey {
+    slots: SmallVec<[u32; 4]>,
+    span: usize,
+    offset: u64,
+}
+
 /// The spans of a sequence in document order.
 #[derive(Clone, Debug)]
 pub(crate) struct SpanTree<T> {
@@ -201,6 +211,71 @@ impl<T: Clone> SpanTree<T> {
         })
     }
 
+    /// The document-order key of the element under `cursor`.
+    pub(crate) fn order_key(&self, cursor: Cursor) -> OrderKey {
+        let mut slots = SmallVec::new();
+        let leaf = &self.leaves[cursor.leaf as usize];
+        let (mut slot, mut parent) = (leaf.slot, leaf.parent);
+        while parent != NONE {
+            slots.push(slot);
+            let internal = &self.internals[parent as usize];
+            (slot, parent) = (internal.slot, internal.parent);
+        }
+        slots.reverse();
+        OrderKey {
+            slots,
+            span: cursor.span,
+            offset: cursor.offset,
+        }
+    }
+
+    /// The first element at or after the gap before element `offset` of span `index` of
+    /// `leaf` (`offset` may be the span's length, `index` the leaf's), as a cursor; or, if
+    /// the document ends first, `Err` with the gap at its end.
+    pub(crate) fn settle(
+        &self,
+        mut leaf: u32,
+        mut index: usize,
+        mut offset: u64,
+    ) -> Result<Cursor, Cursor> {
+        loop {
+            match self.span(leaf, index) {
+                Some(span) if offset < span.len() => {
+                    return Ok(Cursor {
+                        leaf,
+                        span: index,
+                        offset,
+                    });
+                }
+                Some(_) => (index, offset) = (index + 1, 0),
+                None => match self.next_leaf(leaf) {
+                    Some(next) => (leaf, index, offset) = (next, 0, 0),
+                    None => {
+                        return Err(Cursor {
+                            leaf,
+                            span: index,
+                            offset: 0,
+                        });
+                    }
+                },
+            }
+        }
+    }
+
+    /// The id of the element right after the one under `cursor` (tombstones included), or
+    /// `None` at the end.
+    pub(crate) fn next_element(&self, cursor: Cursor) -> Option<ElementId> {
+        let next = self
+            .settle(cursor.leaf, cursor.span, cursor.offset + 1)
+            .ok()?;
+        Some(self.span(next.leaf, next.span)?.id.plus(next.offset))
+    }
+
+    /// The id of the first element (tombstones included), if any.
+    pub(crate) fn first_element(&self) -> Option<ElementId> {
+        self.iter().next().map(|span| span.id)
+    }
+
     /// Appends `content` to the span under `cursor` if `extension` continues it and the cursor
     /// is on its last element. Returns whether it did.
     pub(crate) fn try_extend(&mut self, cursor: Cursor, extension: &Span<T>) -> bool {
@@ -308,6 +383,20 @@ impl<T: Clone> SpanTree<T> {
         self.hint = None;
         self.spans -= 1;
         true
+    }
+
+    /// Removes all but the first `keep` elements (`0 < keep < len`) of the deleted span
+    /// starting with `id`, if present. Returns whether it did.
+    pub(crate) fn truncate_tombstone(&mut self, id: ElementId, keep: u64) -> bool {
+        let Some(cursor) = self.find_id(id) else {
+            return false;
+        };
+        let span = &self.leaves[cursor.leaf as usize].spans[cursor.span];
+        if cursor.offset != 0 || !span.deleted || keep == 0 || keep >= span.len() {
+            return false;
+        }
+        self.split(cursor.leaf, cursor.span, keep);
+        self.remove_tombstone(id.plus(keep))
     }
 
     /// Splits span `index` of `leaf` before its element `offset` (`0 < offset < len`).

@@ -20,10 +20,30 @@
 //! ```
 //!
 //! Semantics are those of [`Rga`]: concurrent inserts at one place are ordered the same on
-//! every replica; text typed forwards (or inserted in one call) is never split by a concurrent
-//! insert, but text typed backwards at one place can interleave with concurrent text there
-//! (see [`Rga`]'s guarantees); deleted text leaves compact tombstones. Positions and lengths
-//! count codepoints.
+//! every replica, and concurrent runs of text typed at one place are never interleaved,
+//! whichever direction each was typed in (forwards, backwards, or both): the FugueMax ordering
+//! of Weidner and Kleppmann ("The Art of the Fugue: Minimizing Interleaving in Collaborative
+//! Text Editing", 2023, arXiv:2305.00583; see [`Rga`]'s guarantees). Deleted text leaves
+//! compact tombstones. Positions and lengths count codepoints.
+//!
+//! ```
+//! use crdt_core::{Lattice, ReplicaId, Text};
+//!
+//! // Both type a word at the start, backwards: each letter before the previous one.
+//! let (alice, bob) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+//! let (mut at_alice, mut at_bob) = (Text::new(), Text::new());
+//! let typed: Vec<Text> = ["c", "b", "a"]
+//!     .iter()
+//!     .map(|letter| at_alice.insert(alice, 0, letter).unwrap())
+//!     .chain(["z", "y", "x"].iter().map(|letter| at_bob.insert(bob, 0, letter).unwrap()))
+//!     .collect();
+//! for delta in &typed {
+//!     at_alice.join(delta);
+//!     at_bob.join(delta);
+//! }
+//! assert_eq!(at_alice.to_string(), "abcxyz"); // RGA gave "xaybzc"
+//! assert_eq!(at_alice, at_bob);
+//! ```
 
 use alloc::string::String;
 use core::fmt;
@@ -174,5 +194,6 @@ impl<'de> Deserialize<'de> for Text {
 
 impl Codec for Text {
     const TYPE_TAG: u8 = type_tag::TEXT;
-    const FORMAT_VERSION: u8 = 1;
+    const FORMAT_VERSION: u8 = crate::seq::rga::FORMAT_VERSION;
+    const RETIRED_VERSIONS: &'static [(u8, &'static str)] = crate::seq::rga::RETIRED_VERSIONS;
 }

@@ -3,9 +3,9 @@
 //! `(replicas, context, runs, deletes)`: `replicas` lists every replica named (sorted) and the
 //! rest names replicas by index in it. Element runs come in id order, delete runs in dot order,
 //! both maximal, and every number is written relative to what precedes it (the gap since the
-//! previous run of the same replica, the origin as a distance back, the timestamp as its change
-//! from the previous run), so that typical values take one byte. Equal sequences encode
-//! identically; the document order is not written, since it follows from the elements.
+//! previous run of the same replica, an origin of the same replica as a distance back), so
+//! that typical values take one byte. Equal sequences encode identically; the document order
+//! is not written, since it follows from the elements and their origins.
 
 use alloc::vec::Vec;
 
@@ -21,14 +21,39 @@ use crate::codec::raw::FromRaw;
 use crate::seq::delete_log::DeleteRun;
 use crate::seq::span::{ElementId, Span};
 
-/// Where an element run was inserted.
+/// The format version of `Rga` and `Text` payloads: 2 since FugueMax (left and right origins,
+/// no Lamport timestamps).
+pub(crate) const FORMAT_VERSION: u8 = 2;
+
+/// The versions of `Rga` and `Text` payloads no longer read, and why.
+pub(crate) const RETIRED_VERSIONS: &[(u8, &str)] = &[(
+    1,
+    "version 1 ordered concurrent inserts by RGA's rule (Lamport timestamps), which interleaves \
+     text typed backwards; version 2 orders them by FugueMax, which needs each element's right \
+     origin, and version 1 did not record it (no version 1 document was ever deployed)",
+)];
+
+/// The element a run was inserted after (its left origin).
 #[derive(Serialize, Deserialize)]
 pub enum RawOrigin {
-    /// At the start of the sequence.
+    /// The start of the sequence.
     Start,
-    /// After the element of the same replica this many counters before the run.
+    /// The element of the same replica this many counters before the run.
     Back(u64),
-    /// After an element of another replica: `(replica index, counter)`.
+    /// An element of another replica (or of the same replica, not before the run):
+    /// `(replica index, counter)`.
+    Other(u32, u64),
+}
+
+/// The element a run was inserted before (its right origin).
+#[derive(Serialize, Deserialize)]
+pub enum RawRightOrigin {
+    /// The end of the sequence.
+    End,
+    /// The element of the same replica this many counters before the run.
+    Back(u64),
+    /// An element of another replica (or of the same replica, not before the run):
+    /// `(replica index, counter)`.
     Other(u32, u64),
 }
 
@@ -39,8 +64,8 @@ pub enum RawBody<C> {
     Deleted(u64),
 }
 
-/// An element run: `(replica index step, counter gap, origin, timestamp shift, body)`.
-pub type RawRun<C> = (u32, u64, RawOrigin, i64, RawBody<C>);
+/// An element run: `(replica index step, counter gap, left origin, right origin, body)`.
+pub type RawRun<C> = (u32, u64, RawOrigin, RawRightOrigin, RawBody<C>);
 
 /// Whose elements a delete run deleted.
 #[derive(Serialize, Deserialize)]
@@ -109,8 +134,62 @@ impl RunValues<char> for AsString {
     }
 }
 
-/// A run being encoded: `(first id, origin, first timestamp, length, values if live)`.
-type Piece<V> = (Dot, Option<Dot>, u64, u64, Option<V>);
+/// A run being encoded: `(first id, left origin, right origin, length, values if live)`.
+type Piece<V> = (Dot, Option<Dot>, Option<Dot>, u64, Option<V>);
+
+/// How an origin of a run starting at `id` is written: `None` if it is the start or end,
+/// `Ok(n)` for the same replica's element `n` back, `Err((index, counter))` otherwise.
+fn written_origin(
+    id: Dot,
+    origin: Option<Dot>,
+    index: impl Fn(&ReplicaId) -> u32,
+) -> Option<Result<u64, (u32, u64)>> {
+    origin.map(|origin| {
+        if origin.replica == id.replica && origin.counter < id.counter {
+            Ok(id.counter - origin.counter)
+        } else {
+            Err((index(&origin.replica), origin.counter))
+        }
+    })
+}
+
+/// Reads an origin of a run starting at `id`, written as [`written_origin`] says.
+fn read_origin(
+    id: Dot,
+    written: Option<Result<u64, (u32, u64)>>,
+    replica_at: impl Fn(u32) -> Result<ReplicaId, DecodeError>,
+) -> Result<Option<Dot>, DecodeError> {
+    let in_range = |counter: u64| {
+        if counter == 0 || counter > Dot::MAX_COUNTER {
+            Err(DecodeError::invalid(
+                "sequence counter zero or out of range",
+            ))
+        } else {
+            Ok(counter)
+        }
+    };
+    match written {
+        None => Ok(None),
+        // Zero back is the run's own first element, which the encoder writes as `Other`:
+        // accepting both would give one value two encodings.
+        Some(Ok(0)) => Err(DecodeError::invalid(
+            "element origin written as a distance of zero",
+        )),
+        Some(Ok(distance)) => Ok(Some(Dot::new(
+            id.replica,
+            in_range(id.counter.saturating_sub(distance))?,
+        ))),
+        Some(Err((index, counter))) => {
+            let origin = Dot::new(replica_at(index)?, in_range(counter)?);
+            if origin.replica == id.replica && origin.counter < id.counter {
+                return Err(DecodeError::invalid(
+                    "element origin not written as a distance back",
+                ));
+            }
+            Ok(Some(origin))
+        }
+    }
+}
 
 /// Steps along runs sorted by `(replica index, counter)`, turning positions into the
 /// relative numbers written, and back.
@@ -170,10 +249,6 @@ impl<T: Clone> Rga<T> {
             .pieces()
             .map(|(span, from, to, deleted)| {
                 let offset = from - span.id.counter;
-                let origin = match offset {
-                    0 => span.origin.map(|origin| self.dot_of(origin)),
-                    _ => Some(self.dot_of(span.id.plus(offset - 1))),
-                };
                 let values = (!deleted)
                     .then(|| {
                         span.content
@@ -182,8 +257,8 @@ impl<T: Clone> Rga<T> {
                     .flatten();
                 (
                     self.dot_of(span.id.plus(offset)),
-                    origin,
-                    span.lamport + offset,
+                    span.left_of(offset).map(|origin| self.dot_of(origin)),
+                    span.right.map(|origin| self.dot_of(origin)),
                     to - from + 1,
                     values,
                 )
@@ -191,12 +266,12 @@ impl<T: Clone> Rga<T> {
             .collect();
         pieces.sort_unstable_by_key(|piece| piece.0);
         let mut merged: Vec<Piece<Vec<&T>>> = Vec::new();
-        for (id, origin, lamport, length, values) in pieces {
+        for (id, left, right, length, values) in pieces {
             if let Some(last) = merged.last_mut() {
                 let end = Dot::new(last.0.replica, last.0.counter + last.3 - 1);
                 if id == Dot::new(end.replica, end.counter + 1)
-                    && origin == Some(end)
-                    && lamport == last.2 + last.3
+                    && left == Some(end)
+                    && right == last.2
                     && values.is_some() == last.4.is_some()
                 {
                     last.3 += length;
@@ -208,34 +283,33 @@ impl<T: Clone> Rga<T> {
             }
             merged.push((
                 id,
-                origin,
-                lamport,
+                left,
+                right,
                 length,
                 values.map(|values| values.iter().collect()),
             ));
         }
         let mut walk = Walk::default();
-        let mut shift: i64 = 0;
         let runs: Vec<RawRun<W::Written<'_>>> = merged
             .into_iter()
-            .map(|(id, origin, lamport, length, values)| {
+            .map(|(id, left, right, length, values)| {
                 let replica = index(&id.replica);
                 let (step, gap) = walk.encode(replica, id.counter, id.counter + length - 1);
-                let origin = match origin {
+                let left = match written_origin(id, left, index) {
                     None => RawOrigin::Start,
-                    Some(origin) if origin.replica == id.replica && origin.counter < id.counter => {
-                        RawOrigin::Back(id.counter - origin.counter)
-                    }
-                    Some(origin) => RawOrigin::Other(index(&origin.replica), origin.counter),
+                    Some(Ok(distance)) => RawOrigin::Back(distance),
+                    Some(Err((replica, counter))) => RawOrigin::Other(replica, counter),
                 };
-                let run_shift = lamport as i64 - id.counter as i64;
-                let shift_change = run_shift - shift;
-                shift = run_shift;
+                let right = match written_origin(id, right, index) {
+                    None => RawRightOrigin::End,
+                    Some(Ok(distance)) => RawRightOrigin::Back(distance),
+                    Some(Err((replica, counter))) => RawRightOrigin::Other(replica, counter),
+                };
                 let body = match values {
                     Some(values) => RawBody::Live(W::write(values)),
                     None => RawBody::Deleted(length),
                 };
-                (step, gap, origin, shift_change, body)
+                (step, gap, left, right, body)
             })
             .collect();
         let mut walk = Walk::default();
@@ -279,22 +353,12 @@ impl<T: Clone> Rga<T> {
                     "sequence names a replica missing from its table",
                 ))
         };
-        let counter_in_range = |counter: u64| -> Result<u64, DecodeError> {
-            if counter == 0 || counter > Dot::MAX_COUNTER {
-                Err(DecodeError::invalid(
-                    "sequence counter zero or out of range",
-                ))
-            } else {
-                Ok(counter)
-            }
-        };
         let mut rga = Self::default();
         let mut events: u128 = 0;
         let mut live_values: u128 = 0;
         let mut walk = Walk::default();
-        let mut shift: i64 = 0;
-        let mut previous: Option<(Dot, u64, u64, bool)> = None;
-        for (step, gap, origin, shift_change, body) in runs {
+        let mut previous: Option<(Dot, Option<Dot>, u64, bool)> = None;
+        for (step, gap, left, right, body) in runs {
             let (content, length) = match body {
                 RawBody::Live(encoded) => {
                     let content = values(encoded);
@@ -305,60 +369,42 @@ impl<T: Clone> Rga<T> {
             };
             let (replica, counter) = walk.decode(step, gap, length)?;
             let id = Dot::new(replica_at(replica)?, counter);
-            let origin = match origin {
+            let left = match left {
                 RawOrigin::Start => None,
-                // Zero back is the run's own first element, which the encoder writes as
-                // `Other`: accepting both would give one value two encodings.
-                RawOrigin::Back(0) => {
-                    return Err(DecodeError::invalid(
-                        "element origin written as a distance of zero",
-                    ));
-                }
-                RawOrigin::Back(distance) => {
-                    let counter = counter_in_range(counter.saturating_sub(distance))?;
-                    Some(Dot::new(id.replica, counter))
-                }
-                RawOrigin::Other(index, counter) => {
-                    let origin = Dot::new(replica_at(index)?, counter_in_range(counter)?);
-                    if origin.replica == id.replica && origin.counter < id.counter {
-                        return Err(DecodeError::invalid(
-                            "element origin not written as a distance back",
-                        ));
-                    }
-                    Some(origin)
-                }
+                RawOrigin::Back(distance) => Some(Ok(distance)),
+                RawOrigin::Other(index, counter) => Some(Err((index, counter))),
             };
-            shift = shift
-                .checked_add(shift_change)
-                .ok_or(DecodeError::invalid("element run timestamp out of range"))?;
-            let lamport = i128::from(counter) + i128::from(shift);
-            let lamport = u64::try_from(lamport)
-                .ok()
-                .filter(|&lamport| lamport >= 1 && lamport <= Dot::MAX_COUNTER - length)
-                .ok_or(DecodeError::invalid("element run timestamp out of range"))?;
+            let left = read_origin(id, left, replica_at)?;
+            let right = match right {
+                RawRightOrigin::End => None,
+                RawRightOrigin::Back(distance) => Some(Ok(distance)),
+                RawRightOrigin::Other(index, counter) => Some(Err((index, counter))),
+            };
+            let right = read_origin(id, right, replica_at)?;
             let deleted = content.is_none();
-            if let Some((last_id, last_lamport, last_length, last_deleted)) = previous {
+            if let Some((last_id, last_right, last_length, last_deleted)) = previous {
                 let end = Dot::new(last_id.replica, last_id.counter + last_length - 1);
                 if id == Dot::new(end.replica, end.counter + 1)
-                    && origin == Some(end)
-                    && lamport == last_lamport + last_length
+                    && left == Some(end)
+                    && right == last_right
                     && deleted == last_deleted
                 {
                     return Err(DecodeError::invalid("element runs not maximal"));
                 }
             }
-            previous = Some((id, lamport, length, deleted));
+            previous = Some((id, right, length, deleted));
             events += u128::from(length);
             let agent = rga.agent(id.replica);
             let element = ElementId::new(agent, id.counter);
-            let origin =
-                origin.map(|origin| ElementId::new(rga.agent(origin.replica), origin.counter));
+            let left = left.map(|origin| ElementId::new(rga.agent(origin.replica), origin.counter));
+            let right =
+                right.map(|origin| ElementId::new(rga.agent(origin.replica), origin.counter));
             let span = match content {
                 Some(content) => {
                     live_values += u128::from(length);
-                    Span::new(element, origin, lamport, content)
+                    Span::new(element, left, right, content)
                 }
-                None => Span::tombstone(element, origin, lamport, length),
+                None => Span::tombstone(element, left, right, length),
             };
             rga.context
                 .insert_range(id.replica, id.counter, id.counter + length - 1);
@@ -468,5 +514,6 @@ impl<'de, T: Clone + DeserializeOwned> Deserialize<'de> for Rga<T> {
 
 impl<T: Clone + Serialize + DeserializeOwned> crate::codec::Codec for Rga<T> {
     const TYPE_TAG: u8 = crate::codec::type_tag::RGA;
-    const FORMAT_VERSION: u8 = 1;
+    const FORMAT_VERSION: u8 = FORMAT_VERSION;
+    const RETIRED_VERSIONS: &'static [(u8, &'static str)] = RETIRED_VERSIONS;
 }
