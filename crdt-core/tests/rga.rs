@@ -353,11 +353,10 @@ fn type_word(
         }
     }
     let mut deltas = Vec::new();
-    let mut typed = 0u64;
     for (step, (letter, right_end)) in order.into_iter().enumerate() {
-        let pos = if right_end { at + typed } else { at };
+        // Each letter typed so far sits before the right end.
+        let pos = if right_end { at + step as u64 } else { at };
         deltas.push(rga.insert(replica, pos, [letters[letter]]).unwrap());
-        typed += 1;
         if typo_after == Some(step) {
             let pos = if right_end { pos + 1 } else { pos };
             deltas.push(rga.insert(replica, pos, ['#']).unwrap());
