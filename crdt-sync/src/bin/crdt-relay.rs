@@ -26,8 +26,14 @@ struct Args {
     /// Where collections are stored: one redb database (crdt-relay.db) for all of them; a
     /// directory of the earlier layout (a .redb file per collection) is migrated on start.
     /// Without it, everything is kept in memory and lost on exit.
-    #[arg(long, env = "CRDT_RELAY_DATA_DIR")]
+    #[arg(long, env = "CRDT_RELAY_DATA_DIR", conflicts_with = "store")]
     data_dir: Option<PathBuf>,
+
+    /// Keep collections in PostgreSQL instead, as postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+    /// (the schema is created or upgraded on start). Any number of relays on one database
+    /// serve the same collections at once, behind any TCP load balancer.
+    #[arg(long, value_name = "URL", env = "CRDT_RELAY_STORE")]
+    store: Option<String>,
 
     /// Serve the files of this directory over HTTP (for example the demo web app), gzipped
     /// for clients that accept it.
@@ -87,12 +93,13 @@ struct Args {
 
     /// The most collections open at once. Past it the least recently used idle one is
     /// closed to make room; a new collection is refused only when every open one is in use.
-    /// Without --data-dir nothing can close, and it caps every collection ever held.
+    /// Without a store (--data-dir or --store) nothing can close, and it caps every
+    /// collection ever held.
     #[arg(long, default_value_t = NetLimits::default().max_collections)]
     max_collections: usize,
 
     /// Close a stored collection this many seconds after its last session left, freeing its
-    /// memory; the next session reopens it.
+    /// memory; the next session reopens it (with --data-dir or --store).
     #[arg(long, default_value_t = RelayConfig::default().idle_close.as_secs())]
     idle_close_secs: u64,
 
@@ -171,6 +178,7 @@ fn config(args: &Args) -> Result<RelayConfig, String> {
     Ok(RelayConfig {
         listen: args.listen,
         data_dir: args.data_dir.clone(),
+        store_url: args.store.clone(),
         static_dir: args.static_dir.clone(),
         access,
         peers: args.peers.clone(),

@@ -73,6 +73,10 @@ pub struct Metrics {
     pub commit_seconds: Counter<f64, AtomicU64>,
     /// How long each store commit took, in seconds.
     pub commit_latency_seconds: Histogram,
+    /// With a shared store (PostgreSQL), how long another relay's commit notification took
+    /// to arrive here, in seconds (sender's clock to receiver's: comparable only on hosts
+    /// whose clocks are synchronised).
+    pub notify_lag_seconds: Histogram,
     resident: Gauge,
 }
 
@@ -108,6 +112,7 @@ impl Metrics {
             commits: Counter::default(),
             commit_seconds: Counter::default(),
             commit_latency_seconds: latency_histogram(),
+            notify_lag_seconds: latency_histogram(),
             resident: Gauge::default(),
             registry: Registry::default(),
         };
@@ -196,6 +201,11 @@ impl Metrics {
             "commit_latency_seconds",
             "Time of each durable store commit",
             metrics.commit_latency_seconds.clone(),
+        );
+        registry.register(
+            "store_notification_lag_seconds",
+            "Delay of commit notifications from other relays sharing the store",
+            metrics.notify_lag_seconds.clone(),
         );
         registry.register(
             "connections_refused",

@@ -34,13 +34,17 @@
 //! (see [`crate::net::store::redb`]), and a hub commits every batch of changes (group-committed
 //! with the other collections', one fsync) before it sends anything that could acknowledge
 //! them, so a relay killed at any moment and restarted from its directory has every delta it
-//! acknowledged. Without one, everything lives in memory.
+//! acknowledged. With [`RelayConfig::store_url`] instead, collections live in PostgreSQL
+//! (see [`crate::net::store::postgres`]): the same guarantee, and any number of relays on one
+//! database serve the same collections at once, each joining what the others commit. Without
+//! either, everything lives in memory.
 //!
 //! **Peering.** For every collection open here, the relay dials each `--peer` (presenting
 //! `peer_token`) and syncs the collection with it through the same protocol as clients, for as
 //! long as the collection stays open. That suits an edge relay syncing with a central one:
 //! what is in use at the edge is kept in step with the centre. Peering does not add capacity
-//! (each relay still holds what it serves); relays that share the load share a store instead.
+//! (each relay still holds what it serves); relays that share the load share a PostgreSQL
+//! store instead.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -77,6 +81,7 @@ use crate::net::metrics::Metrics;
 use crate::net::net_error::{NetError, validate_collection_name};
 use crate::net::registry::{Closed, Lease, OpenHub, Registry};
 use crate::net::store::Store;
+use crate::net::store::postgres::PgStore;
 use crate::net::store::redb::RedbStore;
 use crate::session::SessionConfig;
 
@@ -85,8 +90,13 @@ use crate::session::SessionConfig;
 pub struct RelayConfig {
     /// The address to listen on.
     pub listen: SocketAddr,
-    /// Where collections persist; `None` keeps them in memory only.
+    /// Where collections persist, in an embedded redb database; `None` (and no
+    /// [`RelayConfig::store_url`]) keeps them in memory only.
     pub data_dir: Option<PathBuf>,
+    /// A PostgreSQL database to keep collections in, shared with other relays
+    /// (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB`); exclusive with
+    /// [`RelayConfig::data_dir`].
+    pub store_url: Option<String>,
     /// A directory of files served over plain HTTP (the demo page), if any; gzipped on the
     /// way for clients that accept it.
     pub static_dir: Option<PathBuf>,
@@ -110,6 +120,7 @@ impl Default for RelayConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: None,
+            store_url: None,
             static_dir: None,
             access: AccessRules::default(),
             peers: Vec::new(),
@@ -142,8 +153,9 @@ struct Shared {
 
 impl Relay {
     /// Checks the configuration, opens the store (migrating a data directory of the earlier
-    /// layout), binds the port and starts serving; collections open when a peer names them.
-    /// Must be called inside a tokio runtime.
+    /// layout, or a PostgreSQL schema of an earlier version), binds the port and starts
+    /// serving; collections open when a peer names them. Must be called inside a tokio
+    /// runtime.
     pub async fn start(config: RelayConfig) -> Result<Self, NetError> {
         config.limits.validate().map_err(NetError::BadLimits)?;
         let peer_endpoints = config
@@ -162,19 +174,28 @@ impl Relay {
         if config.access.is_open() {
             tracing::warn!("no access rule: every collection is open to everyone, read-write");
         }
-        let store: Option<Arc<dyn Store>> = match config.data_dir.clone() {
-            Some(dir) => {
+        let relay_metrics = Arc::new(Metrics::new());
+        let store: Option<Arc<dyn Store>> = match (config.data_dir.clone(), &config.store_url) {
+            (Some(_), Some(_)) => {
+                return Err(NetError::BadConfig(
+                    "give either a data directory or a PostgreSQL store, not both".into(),
+                ));
+            }
+            (Some(dir), None) => {
                 let store = tokio::task::spawn_blocking(move || RedbStore::open(&dir))
                     .await
                     .map_err(|error| NetError::Io(std::io::Error::other(error)))??;
                 Some(Arc::new(store))
             }
-            None => None,
+            (None, Some(url)) => {
+                let lag = relay_metrics.notify_lag_seconds.clone();
+                Some(Arc::new(PgStore::connect(url, Some(lag)).await?))
+            }
+            (None, None) => None,
         };
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let (shutdown, shutdown_receiver) = watch::channel(false);
-        let relay_metrics = Arc::new(Metrics::new());
         let closes = relay_metrics.clone();
         let registry = Arc::new(Registry::new(
             config.limits.max_collections,
