@@ -23,6 +23,23 @@
 //! type's own rules. [`Client::status`] tells where the link stands, and a refusal by the
 //! relay (a bad token, a read-only token used to write, a limit) shows there as
 //! [`LinkStatus::Offline`] with the relay's reason. Dropping the last clone of a client stops it.
+//!
+//! **Several relays.** Relays that share a PostgreSQL store are interchangeable: give them all
+//! in [`ClientConfig::urls`] and the client starts at a random one (so clients spread over
+//! them) and moves to the next whenever a connection fails or drops. Nothing is lost in the
+//! move: what the old relay acknowledged is in the store, and what it had not is still in this
+//! replica and goes to the new one.
+//!
+//! ```no_run
+//! use crdt_sync::net::client::{Client, ClientConfig};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::start(ClientConfig {
+//!     urls: vec!["ws://10.0.0.1:8080".into(), "ws://10.0.0.2:8080".into()],
+//!     ..ClientConfig::new("ws://10.0.0.1:8080", "cart-42", "my-token")
+//! })?;
+//! # Ok(()) }
+//! ```
 
 use std::sync::Arc;
 
@@ -49,8 +66,9 @@ pub fn connect(url: &str, collection: &str, token: &str) -> Result<Client, NetEr
 /// How to start a [`Client`].
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
-    /// The relay: `ws://host:port` (its `/sync` endpoint is meant) or a full endpoint URL.
-    pub url: String,
+    /// The relays, each `ws://host:port` (its `/sync` endpoint is meant) or a full endpoint
+    /// URL; with more than one, they are tried in turn (see the module docs). Not empty.
+    pub urls: Vec<String>,
     /// The collection to replicate.
     pub collection: String,
     /// The access token presented to the relay.
@@ -69,10 +87,10 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// The defaults for `url`, `collection` and `token`.
+    /// The defaults for one relay at `url`, `collection` and `token`.
     pub fn new(url: &str, collection: &str, token: &str) -> Self {
         Self {
-            url: url.to_owned(),
+            urls: vec![url.to_owned()],
             collection: collection.to_owned(),
             token: token.to_owned(),
             replica: None,
@@ -112,7 +130,14 @@ impl Client {
     pub fn start(config: ClientConfig) -> Result<Self, NetError> {
         validate_collection_name(&config.collection)?;
         config.limits.validate().map_err(NetError::BadLimits)?;
-        let endpoint = endpoint(&config.url)?;
+        if config.urls.is_empty() {
+            return Err(NetError::BadUrl("no relay URL given".into()));
+        }
+        let endpoints = config
+            .urls
+            .iter()
+            .map(|url| endpoint(url))
+            .collect::<Result<Vec<_>, _>>()?;
         let replica = config.replica.unwrap_or_else(ReplicaId::random);
         let mut collection = Collection::new(config.collection.clone(), replica);
         collection.set_limits(config.limits.collection_limits());
@@ -128,7 +153,7 @@ impl Client {
         tokio::spawn(dialer::run(
             hub.clone(),
             Dial {
-                endpoint,
+                endpoints,
                 session,
                 limits: config.limits,
                 backoff: config.backoff,

@@ -1,5 +1,7 @@
 //! The dialer: keeps one outgoing WebSocket to a peer open for a hub, reconnecting with
-//! jittered exponential backoff, for as long as its owner wants it online.
+//! jittered exponential backoff, for as long as its owner wants it online. Given several
+//! endpoints (relays sharing one store), it starts at a random one, so clients spread over
+//! them, and moves to the next whenever an attempt fails or a connection drops.
 //!
 //! Clients use it to reach their relay and relays to reach their `--peer`s. Each connection
 //! opens a fresh session on the same collection, so everything edited while offline is still
@@ -90,7 +92,8 @@ pub fn endpoint(url: &str) -> Result<Uri, NetError> {
 
 /// What a dialer needs, besides its hub.
 pub(crate) struct Dial {
-    pub(crate) endpoint: Uri,
+    /// Where to connect, tried in turn; never empty.
+    pub(crate) endpoints: Vec<Uri>,
     pub(crate) session: SessionConfig,
     pub(crate) limits: NetLimits,
     pub(crate) backoff: Backoff,
@@ -108,6 +111,7 @@ pub(crate) async fn run(hub: Hub, mut dial: Dial) {
         random.as_bytes()[..8].try_into().unwrap_or_default(),
     ));
     let mut attempt = 0;
+    let mut next = rng.below(dial.endpoints.len() as u64) as usize;
     loop {
         if !until(&mut dial.wanted, true).await {
             return;
@@ -116,7 +120,9 @@ pub(crate) async fn run(hub: Hub, mut dial: Dial) {
             return;
         }
         dial.status.send_replace(LinkStatus::Connecting);
-        let request = match dial.endpoint.clone().into_client_request() {
+        let endpoint = dial.endpoints[next % dial.endpoints.len()].clone();
+        next = next.wrapping_add(1);
+        let request = match endpoint.into_client_request() {
             Ok(request) => request,
             Err(error) => {
                 dial.status

@@ -392,7 +392,7 @@ impl Shared {
         tokio::spawn(dialer::run(
             hub.clone(),
             Dial {
-                endpoint,
+                endpoints: vec![endpoint],
                 session: SessionConfig {
                     token: self.config.peer_token.clone(),
                     max_frame_bytes: self.config.limits.max_frame_bytes,

@@ -10,6 +10,59 @@ use crdt_sync::net::dialer::Backoff;
 use crdt_sync::net::limits::NetLimits;
 use crdt_sync::net::relay::{Relay, RelayConfig};
 
+/// Where a test relay keeps its collections. PostgreSQL is a throwaway cluster of its own
+/// under `target/`, stopped and deleted when this is dropped.
+pub enum TestStore {
+    /// Nothing stored: collections live in memory.
+    Memory,
+    /// A redb database in a temporary directory.
+    Redb(tempfile::TempDir),
+    /// A private PostgreSQL server.
+    Postgres(throwaway_postgres::Postgres),
+}
+
+impl TestStore {
+    /// A fresh redb data directory.
+    pub fn redb() -> Self {
+        Self::Redb(tempfile::tempdir().expect("a temporary directory"))
+    }
+
+    /// A fresh PostgreSQL cluster named `name` (unique among the tests of one binary).
+    pub fn postgres(name: &str) -> Self {
+        Self::Postgres(postgres_cluster(name))
+    }
+
+    /// Points `config` at this store.
+    pub fn configure(&self, config: &mut RelayConfig) {
+        match self {
+            Self::Memory => {}
+            Self::Redb(dir) => config.data_dir = Some(dir.path().to_owned()),
+            Self::Postgres(postgres) => config.store_url = Some(postgres.url()),
+        }
+    }
+
+    /// The `crdt-relay` flags that select this store.
+    pub fn flags(&self) -> Vec<String> {
+        match self {
+            Self::Memory => Vec::new(),
+            Self::Redb(dir) => vec!["--data-dir".into(), dir.path().display().to_string()],
+            Self::Postgres(postgres) => vec!["--store".into(), postgres.url()],
+        }
+    }
+}
+
+/// A private PostgreSQL cluster in `target/tmp/pg-NAME`; fails the test, saying how to
+/// install PostgreSQL, when it cannot start.
+pub fn postgres_cluster(name: &str) -> throwaway_postgres::Postgres {
+    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    throwaway_postgres::Postgres::start(
+        root,
+        &format!("pg-{name}"),
+        throwaway_postgres::Options::default(),
+    )
+    .unwrap_or_else(|error| panic!("cannot start PostgreSQL: {error}"))
+}
+
 /// A relay on a free loopback port, in memory, open, peering with `peers`.
 pub async fn relay(peers: Vec<String>) -> Relay {
     Relay::start(RelayConfig {
@@ -71,12 +124,17 @@ pub struct RelayProcess {
 impl RelayProcess {
     /// Starts `crdt-relay --listen LISTEN [--data-dir DIR]` and reads the address it bound.
     pub fn spawn(listen: &str, data_dir: Option<&std::path::Path>) -> Self {
+        let flags: Vec<String> = data_dir
+            .map(|dir| vec!["--data-dir".into(), dir.display().to_string()])
+            .unwrap_or_default();
+        Self::spawn_with(listen, &flags)
+    }
+
+    /// Starts `crdt-relay --listen LISTEN FLAGS…` and reads the address it bound.
+    pub fn spawn_with(listen: &str, flags: &[String]) -> Self {
         use std::io::BufRead;
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_crdt-relay"));
-        command.args(["--listen", listen]);
-        if let Some(dir) = data_dir {
-            command.arg("--data-dir").arg(dir);
-        }
+        command.args(["--listen", listen]).args(flags);
         let mut child = command
             .env(
                 "RUST_LOG",
