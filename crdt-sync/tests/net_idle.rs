@@ -3,6 +3,7 @@
 //! with nothing open, holds no file per collection, and loses nothing when a close races a
 //! new session.
 
+#[macro_use]
 mod net_support;
 
 use std::time::Duration;
@@ -12,12 +13,11 @@ use crdt_sync::net::client::Client;
 use crdt_sync::net::limits::NetLimits;
 use crdt_sync::net::relay::{Relay, RelayConfig};
 use crdt_sync::object_id::ObjectId;
-use net_support::{client, eventually, metric_value, url};
+use net_support::{TestStore, client, eventually, metric_value, url};
 
-async fn start(data: &std::path::Path, max_collections: usize, idle_close: Duration) -> Relay {
-    Relay::start(RelayConfig {
+async fn start(store: &TestStore, max_collections: usize, idle_close: Duration) -> Relay {
+    let mut config = RelayConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: Some(data.to_owned()),
         anti_entropy_every_ms: 2_000,
         idle_close,
         limits: NetLimits {
@@ -25,9 +25,9 @@ async fn start(data: &std::path::Path, max_collections: usize, idle_close: Durat
             ..NetLimits::default()
         },
         ..RelayConfig::default()
-    })
-    .await
-    .expect("relay starts")
+    };
+    store.configure(&mut config);
+    Relay::start(config).await.expect("relay starts")
 }
 
 fn hits() -> ObjectId {
@@ -77,10 +77,8 @@ fn counter_value(client: &Client) -> u128 {
         .map_or(0, |counter| counter.value())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn more_carts_than_may_be_open_are_all_served_and_kept() {
-    let data = tempfile::tempdir().unwrap();
-    let relay = start(data.path(), 10, Duration::from_secs(600)).await;
+async fn more_carts_than_may_be_open_are_all_served_and_kept(store: TestStore) {
+    let relay = start(&store, 10, Duration::from_secs(600)).await;
     let url = url(&relay);
     for cart in 0..40u64 {
         add_and_leave(&url, &format!("cart-{cart}"), cart + 1).await;
@@ -103,10 +101,8 @@ async fn more_carts_than_may_be_open_are_all_served_and_kept() {
     relay.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_idle_cart_is_closed_and_reopened_by_the_next_session() {
-    let data = tempfile::tempdir().unwrap();
-    let relay = start(data.path(), 100, Duration::from_millis(200)).await;
+async fn an_idle_cart_is_closed_and_reopened_by_the_next_session(store: TestStore) {
+    let relay = start(&store, 100, Duration::from_millis(200)).await;
     let url = url(&relay);
     add_and_leave(&url, "cart", 5).await;
     eventually(10, "the idle cart is closed", || async {
@@ -118,10 +114,8 @@ async fn an_idle_cart_is_closed_and_reopened_by_the_next_session() {
     relay.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_cart_is_refused_only_while_every_open_one_is_in_use() {
-    let data = tempfile::tempdir().unwrap();
-    let relay = start(data.path(), 3, Duration::from_secs(600)).await;
+async fn a_new_cart_is_refused_only_while_every_open_one_is_in_use(store: TestStore) {
+    let relay = start(&store, 3, Duration::from_secs(600)).await;
     let url = url(&relay);
     let mut holders = Vec::new();
     for cart in 0..3 {
@@ -144,10 +138,8 @@ async fn a_new_cart_is_refused_only_while_every_open_one_is_in_use() {
     relay.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restarted_relay_opens_nothing_and_holds_no_file_per_cart() {
-    let data = tempfile::tempdir().unwrap();
-    let relay = start(data.path(), 1_000, Duration::from_secs(600)).await;
+async fn a_restarted_relay_opens_nothing_and_holds_no_file_per_cart(store: TestStore) {
+    let relay = start(&store, 1_000, Duration::from_secs(600)).await;
     let endpoint = url(&relay);
     let fds = || std::fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count());
     let before = fds();
@@ -179,7 +171,7 @@ async fn a_restarted_relay_opens_nothing_and_holds_no_file_per_cart() {
     drop(clients);
     relay.shutdown().await;
 
-    let relay = start(data.path(), 1_000, Duration::from_secs(600)).await;
+    let relay = start(&store, 1_000, Duration::from_secs(600)).await;
     assert_eq!(
         relay.metrics().collections.get(),
         0,
@@ -192,10 +184,8 @@ async fn a_restarted_relay_opens_nothing_and_holds_no_file_per_cart() {
 
 /// Clients come and go on a few carts while the relay closes them as soon as they are idle,
 /// so closes race new sessions all the time; every acknowledged increment must survive.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn closes_racing_new_sessions_lose_nothing() {
-    let data = tempfile::tempdir().unwrap();
-    let relay = start(data.path(), 2, Duration::ZERO).await;
+async fn closes_racing_new_sessions_lose_nothing(store: TestStore) {
+    let relay = start(&store, 2, Duration::ZERO).await;
     let url = url(&relay);
     let carts = ["a", "b", "c"];
     let mut tasks = Vec::new();
@@ -262,3 +252,12 @@ async fn closes_racing_new_sessions_lose_nothing() {
     );
     relay.shutdown().await;
 }
+
+on_redb_and_postgres!(
+    "idle",
+    more_carts_than_may_be_open_are_all_served_and_kept,
+    an_idle_cart_is_closed_and_reopened_by_the_next_session,
+    a_new_cart_is_refused_only_while_every_open_one_is_in_use,
+    a_restarted_relay_opens_nothing_and_holds_no_file_per_cart,
+    closes_racing_new_sessions_lose_nothing,
+);

@@ -51,6 +51,31 @@ impl TestStore {
     }
 }
 
+/// Runs each async test case `case(store: TestStore)` twice, as `on_redb::case` and
+/// `on_postgres::case` (a cluster of its own, named after the file's `$prefix` and the case).
+#[allow(unused_macros)]
+macro_rules! on_redb_and_postgres {
+    ($prefix:literal, $($case:ident),* $(,)?) => {
+        mod on_redb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::TestStore::redb()).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let name = concat!($prefix, "-", stringify!($case));
+                    super::$case(super::TestStore::postgres(name)).await;
+                }
+            )*
+        }
+    };
+}
+
 /// A private PostgreSQL cluster in `target/tmp/pg-NAME`; fails the test, saying how to
 /// install PostgreSQL, when it cannot start.
 pub fn postgres_cluster(name: &str) -> throwaway_postgres::Postgres {
