@@ -2,8 +2,9 @@
 //! another protocol version, text frames, bad or read-only tokens, garbage after the handshake,
 //! a first frame that is not a `Hello`, silence, and writes past the limits. Each gets an error
 //! frame with the right code and then a WebSocket close, nothing it sent is applied, and the
-//! relay keeps serving well-behaved native clients.
+//! relay keeps serving well-behaved native clients: in memory, on redb and on PostgreSQL alike.
 
+#[macro_use]
 mod net_support;
 
 use std::time::Duration;
@@ -19,7 +20,7 @@ use crdt_sync::net::relay::{Relay, RelayConfig};
 use crdt_sync::object::Object;
 use crdt_sync::object_id::ObjectId;
 use futures_util::{SinkExt, StreamExt};
-use net_support::{client, eventually, url};
+use net_support::{TestStore, client, eventually, url};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -45,14 +46,16 @@ fn small_limits() -> NetLimits {
     }
 }
 
-/// A relay on a free loopback port, in memory, with these access rules (none: open) and limits.
-async fn start(access: &[&str], limits: NetLimits) -> Relay {
+/// A relay on a free loopback port, on `store`, with these access rules (none: open) and
+/// limits.
+async fn start(store: &TestStore, access: &[&str], limits: NetLimits) -> Relay {
     let mut config = RelayConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         limits,
         anti_entropy_every_ms: 2_000,
         ..RelayConfig::default()
     };
+    store.configure(&mut config);
     for rule in access {
         config.access.add_flag(rule).expect("a valid access rule");
     }
@@ -313,9 +316,8 @@ impl Rng {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn random_bytes_as_first_frame_are_refused() {
-    let relay = start(&[], small_limits()).await;
+async fn random_bytes_as_first_frame_are_refused(store: TestStore) {
+    let relay = start(&store, &[], small_limits()).await;
     let witnesses = Witnesses::start(&relay, "shop", "").await;
     let (mut malformed, mut unsupported) = (0, 0);
     for seed in 1..=10u64 {
@@ -375,9 +377,8 @@ async fn random_bytes_as_first_frame_are_refused() {
     relay.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn truncated_hello_frames_are_malformed() {
-    let relay = start(&[], small_limits()).await;
+async fn truncated_hello_frames_are_malformed(store: TestStore) {
+    let relay = start(&store, &[], small_limits()).await;
     let witnesses = Witnesses::start(&relay, "shop", "").await;
     let full = frame(&Message::Hello(Hello {
         replica: ReplicaId::from_u128(0xabc),
@@ -420,9 +421,8 @@ fn oversized_frame() -> Vec<u8> {
     big
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_oversized_first_frame_is_too_large() {
-    let relay = start(&[], small_limits()).await;
+async fn an_oversized_first_frame_is_too_large(store: TestStore) {
+    let relay = start(&store, &[], small_limits()).await;
     let witnesses = Witnesses::start(&relay, "shop", "").await;
     let mut ws = open(&relay).await;
     // The relay may refuse before it has read the whole frame; the send result does not matter.
@@ -443,9 +443,8 @@ async fn an_oversized_first_frame_is_too_large() {
     relay.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_oversized_frame_after_the_handshake_is_too_large() {
-    let relay = start(&[], small_limits()).await;
+async fn an_oversized_frame_after_the_handshake_is_too_large(store: TestStore) {
+    let relay = start(&store, &[], small_limits()).await;
     let witnesses = Witnesses::start(&relay, "shop", "").await;
     let mut ws = open(&relay).await;
     handshake(&mut ws, 0xb16, "shop", "").await;
@@ -465,9 +464,8 @@ async fn an_oversized_frame_after_the_handshake_is_too_large() {
     relay.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_frame_of_exactly_the_limit_is_judged_on_its_content() {
-    let relay = start(&[], small_limits()).await;
+async fn a_frame_of_exactly_the_limit_is_judged_on_its_content(store: TestStore) {
+    let relay = start(&store, &[], small_limits()).await;
     let witnesses = Witnesses::start(&relay, "shop", "").await;
     // A Hello (variant 0, replica 0, empty names, logs at 0) then 256 KiB of trailing zeros:
     // malformed, not too large.
@@ -486,9 +484,8 @@ async fn a_frame_of_exactly_the_limit_is_judged_on_its_content() {
     relay.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_protocol_version_is_refused() {
-    let relay = start(&[], small_limits()).await;
+async fn another_protocol_version_is_refused(store: TestStore) {
+    let relay = start(&store, &[], small_limits()).await;
     let witnesses = Witnesses::start(&relay, "shop", "").await;
     let valid = frame(&hello(0x2222, "shop", ""));
     for version in [0u8, 2, 0x7f, 0xff] {
@@ -523,9 +520,8 @@ async fn another_protocol_version_is_refused() {
     relay.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn text_frames_are_malformed_and_closed_with_1003() {
-    let relay = start(&[], small_limits()).await;
+async fn text_frames_are_malformed_and_closed_with_1003(store: TestStore) {
+    let relay = start(&store, &[], small_limits()).await;
     let witnesses = Witnesses::start(&relay, "shop", "").await;
 
     let mut ws = open(&relay).await;
@@ -557,9 +553,13 @@ async fn text_frames_are_malformed_and_closed_with_1003() {
     relay.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bad_token_is_unauthorized_and_changes_nothing() {
-    let relay = start(&["rw:vault:good-token", "ro:vault:viewer"], small_limits()).await;
+async fn a_bad_token_is_unauthorized_and_changes_nothing(store: TestStore) {
+    let relay = start(
+        &store,
+        &["rw:vault:good-token", "ro:vault:viewer"],
+        small_limits(),
+    )
+    .await;
     let witnesses = Witnesses::start(&relay, "vault", "good-token").await;
     for (replica, token) in [(0xbad1, "bad-token"), (0xbad2, ""), (0xbad3, "good-toke")] {
         let what = format!("a Hello with token {token:?}");
@@ -602,9 +602,13 @@ async fn a_bad_token_is_unauthorized_and_changes_nothing() {
     relay.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_read_only_token_reads_but_cannot_write() {
-    let relay = start(&["rw:notes:writer", "ro:notes:viewer"], small_limits()).await;
+async fn a_read_only_token_reads_but_cannot_write(store: TestStore) {
+    let relay = start(
+        &store,
+        &["rw:notes:writer", "ro:notes:viewer"],
+        small_limits(),
+    )
+    .await;
     let witnesses = Witnesses::start(&relay, "notes", "writer").await;
 
     // A reader completes the handshake, then sends changes.
@@ -652,9 +656,8 @@ async fn a_read_only_token_reads_but_cannot_write() {
     relay.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn garbage_after_the_handshake_is_malformed() {
-    let relay = start(&[], small_limits()).await;
+async fn garbage_after_the_handshake_is_malformed(store: TestStore) {
+    let relay = start(&store, &[], small_limits()).await;
     let witnesses = Witnesses::start(&relay, "shop", "").await;
     let garbage: [(&str, Vec<u8>); 5] = [
         (
@@ -713,9 +716,8 @@ async fn garbage_after_the_handshake_is_malformed() {
     relay.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_first_frame_that_is_not_a_hello_is_unexpected() {
-    let relay = start(&[], small_limits()).await;
+async fn a_first_frame_that_is_not_a_hello_is_unexpected(store: TestStore) {
+    let relay = start(&store, &[], small_limits()).await;
     let witnesses = Witnesses::start(&relay, "shop", "").await;
     let firsts = [
         ("an Ack", frame(&Message::Ack { received: 0 })),
@@ -743,13 +745,12 @@ async fn a_first_frame_that_is_not_a_hello_is_unexpected() {
     relay.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_handshake_in_time_is_a_timeout() {
+async fn no_handshake_in_time_is_a_timeout(store: TestStore) {
     let limits = NetLimits {
         handshake_timeout: Duration::from_millis(500),
         ..small_limits()
     };
-    let relay = start(&[], limits).await;
+    let relay = start(&store, &[], limits).await;
     let witnesses = Witnesses::start(&relay, "shop", "").await;
 
     let started = Instant::now();
@@ -777,13 +778,12 @@ async fn no_handshake_in_time_is_a_timeout() {
     relay.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_write_past_the_object_limit_is_refused() {
+async fn a_write_past_the_object_limit_is_refused(store: TestStore) {
     let limits = NetLimits {
         max_objects: 2,
         ..small_limits()
     };
-    let relay = start(&["rw:*:rw-token"], limits).await;
+    let relay = start(&store, &["rw:*:rw-token"], limits).await;
     // The witnesses use another collection: limits are per collection.
     let witnesses = Witnesses::start(&relay, "other", "rw-token").await;
 
@@ -813,13 +813,12 @@ async fn a_write_past_the_object_limit_is_refused() {
 /// PROTOCOL.md: "Every failure is answered with an Error message and the session closes;
 /// nothing the frame carried is applied." A Deltas frame refused with `LimitExceeded` must
 /// therefore leave the collection as it was.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_write_past_the_object_limit_applies_nothing() {
+async fn a_refused_write_past_the_object_limit_applies_nothing(store: TestStore) {
     let limits = NetLimits {
         max_objects: 2,
         ..small_limits()
     };
-    let relay = start(&[], limits).await;
+    let relay = start(&store, &[], limits).await;
     let mut ws = open(&relay).await;
     handshake(&mut ws, 0x1112, "full", "").await;
     send_binary(&mut ws, deltas_frame(0x1112, &["a", "b", "c"])).await;
@@ -845,3 +844,21 @@ async fn a_refused_write_past_the_object_limit_applies_nothing() {
     );
     relay.shutdown().await;
 }
+
+on_every_store!(
+    "bad-input",
+    random_bytes_as_first_frame_are_refused,
+    truncated_hello_frames_are_malformed,
+    an_oversized_first_frame_is_too_large,
+    an_oversized_frame_after_the_handshake_is_too_large,
+    a_frame_of_exactly_the_limit_is_judged_on_its_content,
+    another_protocol_version_is_refused,
+    text_frames_are_malformed_and_closed_with_1003,
+    a_bad_token_is_unauthorized_and_changes_nothing,
+    a_read_only_token_reads_but_cannot_write,
+    garbage_after_the_handshake_is_malformed,
+    a_first_frame_that_is_not_a_hello_is_unexpected,
+    no_handshake_in_time_is_a_timeout,
+    a_write_past_the_object_limit_is_refused,
+    a_refused_write_past_the_object_limit_applies_nothing,
+);

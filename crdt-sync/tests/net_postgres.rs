@@ -54,7 +54,10 @@ fn client_of(urls: &[String], collection: &str) -> Client {
 }
 
 fn items(client: &Client) -> AWSet<String> {
-    client.get_as::<AWSet<String>>(&cart()).unwrap().unwrap_or_default()
+    client
+        .get_as::<AWSet<String>>(&cart())
+        .unwrap()
+        .unwrap_or_default()
 }
 
 fn hit_count(client: &Client) -> u128 {
@@ -111,7 +114,9 @@ async fn relays_on_one_postgres_converge(relays: usize) {
                 })
                 .unwrap();
             client
-                .update(&hits(), |counter: &mut GCounter, me| counter.increment(me, 1))
+                .update(&hits(), |counter: &mut GCounter, me| {
+                    counter.increment(me, 1)
+                })
                 .unwrap();
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -119,7 +124,10 @@ async fn relays_on_one_postgres_converge(relays: usize) {
     let total = clients.len() * EACH;
     eventually(
         30,
-        &format!("all {} clients on {relays} relays hold all {total} items", clients.len()),
+        &format!(
+            "all {} clients on {relays} relays hold all {total} items",
+            clients.len()
+        ),
         || async {
             clients
                 .iter()
@@ -236,7 +244,11 @@ async fn nothing_acknowledged_lost(store_url: &str, writers: &[Writer], when: &s
         lost.len(),
         &lost[..lost.len().min(5)]
     );
-    eprintln!("{when}: {} acknowledged, {} stored", acked.len(), stored.len());
+    eprintln!(
+        "{when}: {} acknowledged, {} stored",
+        acked.len(),
+        stored.len()
+    );
     acked.len()
 }
 
@@ -251,9 +263,11 @@ async fn all_converge(writers: &[Writer], urls: &[String], stop: &AtomicBool) {
     let verifier = client_of(urls, "shop");
     let mut everyone: Vec<&Client> = writers.iter().map(|writer| &writer.client).collect();
     everyone.push(&verifier);
-    eventually(60, &format!("every client holds all {total} items"), || async {
-        everyone.iter().all(|client| items(client).len() == total)
-    })
+    eventually(
+        60,
+        &format!("every client holds all {total} items"),
+        || async { everyone.iter().all(|client| items(client).len() == total) },
+    )
     .await;
 }
 
@@ -286,12 +300,16 @@ async fn a_relay_killed_mid_stream_loses_nothing_while_its_clients_fail_over() {
         .await;
         // Every writer keeps going on the survivor meanwhile.
         let before: Vec<usize> = writers.iter().map(|w| acknowledged(w).len()).collect();
-        eventually(20, "every writer's new edits are acknowledged by the survivor", || async {
-            writers
-                .iter()
-                .zip(&before)
-                .all(|(writer, before)| acknowledged(writer).len() > *before)
-        })
+        eventually(
+            20,
+            "every writer's new edits are acknowledged by the survivor",
+            || async {
+                writers
+                    .iter()
+                    .zip(&before)
+                    .all(|(writer, before)| acknowledged(writer).len() > *before)
+            },
+        )
         .await;
         relays[victim] = RelayProcess::spawn_with(&addrs[victim], &flags);
     }
@@ -302,7 +320,10 @@ async fn a_relay_killed_mid_stream_loses_nothing_while_its_clients_fail_over() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_restarted_under_load_loses_nothing_and_relays_go_on() {
     let postgres = postgres_cluster("restart");
-    let relays = [pg_relay(&postgres.url()).await, pg_relay(&postgres.url()).await];
+    let relays = [
+        pg_relay(&postgres.url()).await,
+        pg_relay(&postgres.url()).await,
+    ];
     let urls: Vec<String> = relays.iter().map(url).collect();
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<Writer> = (0..4)
@@ -330,11 +351,15 @@ async fn postgres_restarted_under_load_loses_nothing_and_relays_go_on() {
 async fn checked_after_restart(store_url: &str, writers: &[Writer], cycle: usize) {
     nothing_acknowledged_lost(store_url, writers, &format!("restart {cycle}")).await;
     let before: Vec<usize> = writers.iter().map(|w| acknowledged(w).len()).collect();
-    eventually(30, "relays commit again after PostgreSQL is back", || async {
-        writers
-            .iter()
-            .zip(&before)
-            .all(|(writer, before)| acknowledged(writer).len() > *before)
-    })
+    eventually(
+        30,
+        "relays commit again after PostgreSQL is back",
+        || async {
+            writers
+                .iter()
+                .zip(&before)
+                .all(|(writer, before)| acknowledged(writer).len() > *before)
+        },
+    )
     .await;
 }

@@ -76,6 +76,23 @@ macro_rules! on_redb_and_postgres {
     };
 }
 
+/// Runs each async test case `case(store: TestStore)` three times: `in_memory::case`,
+/// `on_redb::case` and `on_postgres::case`.
+#[allow(unused_macros)]
+macro_rules! on_every_store {
+    ($prefix:literal, $($case:ident),* $(,)?) => {
+        mod in_memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::TestStore::Memory).await;
+                }
+            )*
+        }
+        on_redb_and_postgres!($prefix, $($case),*);
+    };
+}
+
 /// A private PostgreSQL cluster in `target/tmp/pg-NAME`; fails the test, saying how to
 /// install PostgreSQL, when it cannot start.
 pub fn postgres_cluster(name: &str) -> throwaway_postgres::Postgres {
