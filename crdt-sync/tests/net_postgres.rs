@@ -64,7 +64,7 @@ fn hit_count(client: &Client) -> u128 {
     client
         .get_as::<GCounter>(&hits())
         .unwrap()
-        .map(|counter| counter.value().into())
+        .map(|counter| counter.value())
         .unwrap_or(0)
 }
 
