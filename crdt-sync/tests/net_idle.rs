@@ -48,12 +48,21 @@ async fn add_and_leave(url: &str, cart: &str, n: u64) {
     client.set_online(false);
 }
 
-/// What a fresh client reads from the relay for the cart's counter.
-async fn read_back(url: &str, cart: &str) -> u128 {
+/// What a fresh client reads from the relay for the cart's counter, once it shows
+/// `expected` or after 20 s. (`synced` alone would not do: it says the relay has what the
+/// client has, and a fresh client has nothing.)
+async fn read_back(url: &str, cart: &str, expected: u128) -> u128 {
     let client = client(url, cart, "");
-    tokio::time::timeout(Duration::from_secs(20), client.synced())
-        .await
-        .unwrap_or_else(|_| panic!("{cart}: a new client syncs"));
+    let mut changes = client.remote_changes();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while counter_value(&client) != expected {
+        if tokio::time::timeout_at(deadline, changes.changed())
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
     let value = counter_value(&client);
     client.set_online(false);
     value
@@ -93,7 +102,7 @@ async fn more_carts_than_may_be_open_are_all_served_and_kept(store: TestStore) {
     assert!(evicted >= 30.0, "idle carts made room: {evicted} closed");
     for cart in [0u64, 1, 17, 39] {
         assert_eq!(
-            read_back(&url, &format!("cart-{cart}")).await,
+            read_back(&url, &format!("cart-{cart}"), u128::from(cart + 1)).await,
             u128::from(cart + 1),
             "cart-{cart} reopened with what was acknowledged"
         );
@@ -110,7 +119,7 @@ async fn an_idle_cart_is_closed_and_reopened_by_the_next_session(store: TestStor
     })
     .await;
     assert_eq!(closed(&relay, "idle"), 1.0);
-    assert_eq!(read_back(&url, "cart").await, 5);
+    assert_eq!(read_back(&url, "cart", 5).await, 5);
     relay.shutdown().await;
 }
 
@@ -177,7 +186,7 @@ async fn a_restarted_relay_opens_nothing_and_holds_no_file_per_cart(store: TestS
         0,
         "nothing opened at start"
     );
-    assert_eq!(read_back(&url(&relay), "cart-123").await, 1);
+    assert_eq!(read_back(&url(&relay), "cart-123", 1).await, 1);
     assert_eq!(relay.metrics().collections.get(), 1);
     relay.shutdown().await;
 }
@@ -232,13 +241,20 @@ async fn closes_racing_new_sessions_lose_nothing(store: TestStore) {
     );
     for (cart, expected) in carts.iter().zip(acked) {
         let client = client(&url, cart, "");
-        tokio::time::timeout(Duration::from_secs(20), client.synced())
-            .await
-            .expect("a reader syncs");
-        let value = client
-            .get_as::<PNCounter>(&hits())
-            .unwrap()
-            .map_or(0, |counter| counter.value());
+        let value = || {
+            client
+                .get_as::<PNCounter>(&hits())
+                .unwrap()
+                .map_or(0, |counter| counter.value())
+        };
+        let mut changes = client.remote_changes();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while value() < i128::from(expected)
+            && tokio::time::timeout_at(deadline, changes.changed())
+                .await
+                .is_ok()
+        {}
+        let value = value();
         assert!(
             value >= i128::from(expected),
             "cart {cart}: {value} stored, {expected} acknowledged"

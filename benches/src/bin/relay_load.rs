@@ -14,6 +14,11 @@
 //! offered rate when they could not keep their pace); drain is the time from the last
 //! increment until every client has every delta. The relay keeps its collections in a
 //! temporary directory (durable: one fsync per batch) or, in the `memory` rows, in memory.
+//! In the `postgres ×2` rows two relays share a throwaway PostgreSQL cluster (fsync on, under
+//! `target/`; Debian's `postgresql` package must be installed, as `cargo xtask test` does), and
+//! client i connects to relay i mod 2, so half of every sender's deliveries cross from one
+//! relay to the other through the database (commit, NOTIFY, catch-up read); their latency is
+//! also given alone.
 //! From the relay's metrics: frames sent and commits per second, a lower bound on its longest
 //! commit (its commit counters sampled every 10 ms), and reconnections during the run.
 //!
@@ -40,6 +45,7 @@ use crdt_sync::net::client::{Client, connect};
 use crdt_sync::net::relay::{Relay, RelayConfig};
 use crdt_sync::object::ObjectType;
 use crdt_sync::object_id::ObjectId;
+use throwaway_postgres::{Options, Postgres};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
@@ -76,22 +82,44 @@ async fn run(quick: bool) -> Res<()> {
     );
     println!(
         "| relay store | clients | offered deltas/s | produced deltas/s | deliveries/s | delivered \
-         | p50 ms | p99 ms | max ms | drain ms | relay frames out/s | relay commits/s | longest commit ms (≥) | reconnects |"
+         | p50 ms | p99 ms | max ms | cross-relay p50 / p99 ms | drain ms | relay frames out/s | relay commits/s | longest commit ms (≥) | reconnects |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let rates: &[u32] = if quick {
         &[200, 2_000]
     } else {
         &[200, 1_000, 2_000, 4_000]
     };
-    for durable in [true, false] {
+    let postgres = Postgres::start(
+        &benches::target_dir()?.join("tmp"),
+        "pg-relay-load",
+        Options {
+            fsync: true,
+            ..Options::default()
+        },
+    )?;
+    for store in [LoadStore::Redb, LoadStore::Memory, LoadStore::Postgres] {
         for clients in [10, 100] {
+            if store == LoadStore::Postgres && clients == 10 {
+                continue;
+            }
             for &offered in rates {
-                let row = throughput(durable, clients, f64::from(offered), duration).await?;
+                let row =
+                    throughput(store, &postgres, clients, f64::from(offered), duration).await?;
                 println!("{row}");
             }
         }
+        if store == LoadStore::Postgres {
+            // The heaviest rows: where two relays on PostgreSQL reach 50,000 deliveries/s.
+            for offered in [4_000.0, 8_000.0] {
+                if !quick {
+                    let row = throughput(store, &postgres, 100, offered, duration).await?;
+                    println!("{row}");
+                }
+            }
+        }
     }
+    drop(postgres);
 
     println!(
         "\n## Offline catch-up: {EDITS} edits over {OBJECTS} objects made while one client was \
@@ -112,6 +140,17 @@ async fn run(quick: bool) -> Res<()> {
     Ok(())
 }
 
+/// Where the relays of a throughput row keep the collection.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum LoadStore {
+    /// One relay, in memory.
+    Memory,
+    /// One relay, on redb with fsync.
+    Redb,
+    /// Two relays on one PostgreSQL.
+    Postgres,
+}
+
 /// One row of the throughput table.
 struct LoadRow {
     store: &'static str,
@@ -124,6 +163,7 @@ struct LoadRow {
     p50_ms: f64,
     p99_ms: f64,
     max_ms: f64,
+    cross_ms: Option<(f64, f64)>,
     drain_ms: Option<f64>,
     frames_out_per_s: f64,
     commits_per_s: f64,
@@ -137,9 +177,13 @@ impl std::fmt::Display for LoadRow {
             Some(ms) => format!("{ms:.0}"),
             None => format!("> {}", DRAIN.as_millis()),
         };
+        let cross = match self.cross_ms {
+            Some((p50, p99)) => format!("{p50:.1} / {p99:.1}"),
+            None => "–".into(),
+        };
         write!(
             f,
-            "| {} | {} | {:.0} | {:.0} | {:.0} | {:.2}% | {:.1} | {:.1} | {:.1} | {drain} | {:.0} | {:.0} | {:.1} | {:.0} |",
+            "| {} | {} | {:.0} | {:.0} | {:.0} | {:.2}% | {:.1} | {:.1} | {:.1} | {cross} | {drain} | {:.0} | {:.0} | {:.1} | {:.0} |",
             self.store,
             self.clients,
             self.offered,
@@ -155,6 +199,34 @@ impl std::fmt::Display for LoadRow {
             self.reconnects,
         )
     }
+}
+
+/// The relays of a throughput row: one (durable or in memory) or two on `postgres`.
+async fn start_relays(
+    store: LoadStore,
+    postgres: &Postgres,
+) -> Res<(Vec<Relay>, Option<tempfile::TempDir>)> {
+    if store != LoadStore::Postgres {
+        let (relay, dir) = start_relay(store == LoadStore::Redb).await?;
+        return Ok((vec![relay], dir));
+    }
+    let mut relays = Vec::new();
+    for _ in 0..2 {
+        relays.push(
+            Relay::start(RelayConfig {
+                listen: "127.0.0.1:0".parse()?,
+                store_url: Some(postgres.url()),
+                ..RelayConfig::default()
+            })
+            .await?,
+        );
+    }
+    Ok((relays, None))
+}
+
+/// The sum over `relays` of one metric.
+fn metric_sum(relays: &[Relay], name: &str) -> f64 {
+    relays.iter().map(|relay| metric(relay, name)).sum()
 }
 
 /// A relay on a free loopback port, durable in a fresh temporary directory or in memory.
@@ -235,17 +307,32 @@ fn nanos(epoch: Instant) -> u64 {
 struct Seen {
     /// Latency of each delivery, in microseconds.
     latencies: Vec<u32>,
+    /// Latency of each delivery from a sender on another relay, in microseconds.
+    cross: Vec<u32>,
     /// When it had everything (ns since the epoch), if it did in time.
     complete_at: Option<u64>,
     /// When it saw its last new delta (ns since the epoch).
     last_delivery: u64,
 }
 
-async fn throughput(durable: bool, n: usize, offered: f64, duration: Duration) -> Res<LoadRow> {
-    let (relay, _dir) = start_relay(durable).await?;
-    let url = format!("ws://{}", relay.local_addr());
+async fn throughput(
+    store: LoadStore,
+    postgres: &Postgres,
+    n: usize,
+    offered: f64,
+    duration: Duration,
+) -> Res<LoadRow> {
+    let (relays, _dir) = start_relays(store, postgres).await?;
+    let urls: Vec<String> = relays
+        .iter()
+        .map(|relay| format!("ws://{}", relay.local_addr()))
+        .collect();
+    // A collection of its own per row: the PostgreSQL rows share one database.
+    static ROW: AtomicU64 = AtomicU64::new(0);
+    let collection = format!("load-{}", ROW.fetch_add(1, Ordering::Relaxed));
+    let relay_of = |i: usize| i % relays.len();
     let clients = (0..n)
-        .map(|_| connect(&url, "load", ""))
+        .map(|i| connect(&urls[relay_of(i)], &collection, ""))
         .collect::<Result<Vec<Client>, _>>()?;
     let ids: Arc<Vec<ObjectId>> = Arc::new(
         (0..n)
@@ -286,38 +373,42 @@ async fn throughput(durable: bool, n: usize, offered: f64, duration: Duration) -
     let start = epoch + Duration::from_millis(50);
     let start_ns = 50_000_000u64;
     let deadline = start + duration + DRAIN;
-    let commits_before = metric(&relay, "crdt_relay_commits_total");
-    let frames_before = metric(&relay, "crdt_relay_frames_out_total");
-    let accepted_before = metric(&relay, "crdt_relay_connections_accepted_total");
-    // Samples the relay's commit counters every 10 ms: n commits that took s seconds between
+    let commits_before = metric_sum(&relays, "crdt_relay_commits_total");
+    let frames_before = metric_sum(&relays, "crdt_relay_frames_out_total");
+    let accepted_before = metric_sum(&relays, "crdt_relay_connections_accepted_total");
+    // Samples each relay's commit counters every 10 ms: n commits that took s seconds between
     // two samples mean one of them took at least s / n.
     let sampling = Arc::new(AtomicBool::new(true));
-    let sampler = {
-        let (commits, seconds) = (
-            relay.metrics().commits.clone(),
-            relay.metrics().commit_seconds.clone(),
-        );
-        let sampling = sampling.clone();
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(Duration::from_millis(10));
-            let (mut count, mut spent) = (commits.get(), seconds.get());
-            let mut longest = 0.0f64;
-            while sampling.load(Ordering::Relaxed) {
-                ticks.tick().await;
-                let (now_count, now_spent) = (commits.get(), seconds.get());
-                if now_count > count {
-                    longest = longest.max((now_spent - spent) / (now_count - count) as f64);
+    let samplers: Vec<_> = relays
+        .iter()
+        .map(|relay| {
+            let (commits, seconds) = (
+                relay.metrics().commits.clone(),
+                relay.metrics().commit_seconds.clone(),
+            );
+            let sampling = sampling.clone();
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval(Duration::from_millis(10));
+                let (mut count, mut spent) = (commits.get(), seconds.get());
+                let mut longest = 0.0f64;
+                while sampling.load(Ordering::Relaxed) {
+                    ticks.tick().await;
+                    let (now_count, now_spent) = (commits.get(), seconds.get());
+                    if now_count > count {
+                        longest = longest.max((now_spent - spent) / (now_count - count) as f64);
+                    }
+                    (count, spent) = (now_count, now_spent);
                 }
-                (count, spent) = (now_count, now_spent);
-            }
-            longest
+                longest
+            })
         })
-    };
+        .collect();
 
     let mut receivers = JoinSet::new();
     for (me, client) in clients.iter().enumerate() {
         let (client, ids, sent_at) = (client.clone(), ids.clone(), sent_at.clone());
         let order = order.clone();
+        let relays = relays.len();
         receivers.spawn(async move {
             let mut changes = client.remote_changes();
             let mut last = vec![1u64; n];
@@ -325,6 +416,7 @@ async fn throughput(durable: bool, n: usize, offered: f64, duration: Duration) -
             let mut values = vec![0u64; n];
             let mut seen = Seen {
                 latencies: Vec::new(),
+                cross: Vec::new(),
                 complete_at: None,
                 last_delivery: 0,
             };
@@ -337,8 +429,11 @@ async fn throughput(durable: bool, n: usize, offered: f64, duration: Duration) -
                         *last += 1;
                         let sent = sent_at[j][*last as usize].load(Ordering::Acquire);
                         let micros = now.saturating_sub(sent) / 1_000;
-                        seen.latencies
-                            .push(u32::try_from(micros).unwrap_or(u32::MAX));
+                        let micros = u32::try_from(micros).unwrap_or(u32::MAX);
+                        seen.latencies.push(micros);
+                        if j % relays != me % relays {
+                            seen.cross.push(micros);
+                        }
                         seen.last_delivery = now;
                     }
                 }
@@ -384,36 +479,48 @@ async fn throughput(durable: bool, n: usize, offered: f64, duration: Duration) -
         send_span = send_span.max(span);
         last_send = last_send.max(last);
     }
-    let mut latencies = Vec::new();
+    let (mut latencies, mut cross) = (Vec::new(), Vec::new());
     let (mut complete, mut last_delivery, mut all_complete) = (0, 0, true);
     while let Some(seen) = receivers.join_next().await {
         let seen = seen?;
         latencies.extend_from_slice(&seen.latencies);
+        cross.extend_from_slice(&seen.cross);
         last_delivery = last_delivery.max(seen.last_delivery);
         match seen.complete_at {
             Some(at) => complete = complete.max(at),
             None => all_complete = false,
         }
     }
-    let commits = metric(&relay, "crdt_relay_commits_total") - commits_before;
-    let frames_out = metric(&relay, "crdt_relay_frames_out_total") - frames_before;
-    let reconnects = metric(&relay, "crdt_relay_connections_accepted_total") - accepted_before;
+    let commits = metric_sum(&relays, "crdt_relay_commits_total") - commits_before;
+    let frames_out = metric_sum(&relays, "crdt_relay_frames_out_total") - frames_before;
+    let reconnects = metric_sum(&relays, "crdt_relay_connections_accepted_total") - accepted_before;
     sampling.store(false, Ordering::Relaxed);
-    let longest_commit = sampler.await?;
+    let mut longest_commit = 0.0f64;
+    for sampler in samplers {
+        longest_commit = longest_commit.max(sampler.await?);
+    }
     drop(clients);
-    let _ = tokio::time::timeout(Duration::from_secs(10), relay.shutdown()).await;
+    for relay in relays {
+        let _ = tokio::time::timeout(Duration::from_secs(10), relay.shutdown()).await;
+    }
 
     latencies.sort_unstable();
-    let quantile = |q: f64| -> f64 {
-        if latencies.is_empty() {
+    cross.sort_unstable();
+    let quantile_of = |sorted: &[u32], q: f64| -> f64 {
+        if sorted.is_empty() {
             return f64::NAN;
         }
-        let index = ((latencies.len() as f64 * q) as usize).min(latencies.len() - 1);
-        f64::from(latencies[index]) / 1_000.0
+        let index = ((sorted.len() as f64 * q) as usize).min(sorted.len() - 1);
+        f64::from(sorted[index]) / 1_000.0
     };
+    let quantile = |q: f64| quantile_of(&latencies, q);
     let delivery_span = last_delivery.saturating_sub(start_ns) as f64 / 1e9;
     Ok(LoadRow {
-        store: if durable { "redb (fsync)" } else { "memory" },
+        store: match store {
+            LoadStore::Redb => "redb (fsync)",
+            LoadStore::Memory => "memory",
+            LoadStore::Postgres => "postgres ×2 relays",
+        },
         clients: n,
         offered,
         produced_per_s: (n * count) as f64 / (send_span as f64 / 1e9),
@@ -425,6 +532,8 @@ async fn throughput(durable: bool, n: usize, offered: f64, duration: Duration) -
         max_ms: latencies
             .last()
             .map_or(f64::NAN, |&max| f64::from(max) / 1_000.0),
+        cross_ms: (store == LoadStore::Postgres)
+            .then(|| (quantile_of(&cross, 0.50), quantile_of(&cross, 0.99))),
         drain_ms: all_complete.then(|| complete.saturating_sub(last_send) as f64 / 1e6),
         frames_out_per_s: frames_out / delivery_span.max(1e-9),
         commits_per_s: commits / delivery_span.max(1e-9),
