@@ -116,6 +116,17 @@ pub fn their_diverged_pair(shared: u64, extra: u64) -> (TheirSet, TheirSet) {
     (left, right)
 }
 
+/// The cargo target directory this benchmark binary was built in (`target/`, or whatever
+/// `CARGO_TARGET_DIR` named), where throwaway servers get their directories
+/// (`target/tmp`).
+pub fn target_dir() -> std::io::Result<std::path::PathBuf> {
+    let exe = std::env::current_exe()?;
+    exe.parent()
+        .and_then(std::path::Path::parent)
+        .map(std::path::Path::to_path_buf)
+        .ok_or_else(|| std::io::Error::other(format!("{} has no target directory", exe.display())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,15 +152,4 @@ mod tests {
         assert_eq!(our_elements.len(), 1000);
         assert_eq!(our_elements, their_elements);
     }
-}
-
-/// The cargo target directory this benchmark binary was built in (`target/`, or whatever
-/// `CARGO_TARGET_DIR` named), where throwaway servers get their directories
-/// (`target/tmp`).
-pub fn target_dir() -> std::io::Result<std::path::PathBuf> {
-    let exe = std::env::current_exe()?;
-    exe.parent()
-        .and_then(std::path::Path::parent)
-        .map(std::path::Path::to_path_buf)
-        .ok_or_else(|| std::io::Error::other(format!("{} has no target directory", exe.display())))
 }
