@@ -35,6 +35,11 @@ struct Args {
     #[arg(long, value_name = "URL", env = "CRDT_RELAY_STORE")]
     store: Option<String>,
 
+    /// The most memory the data directory's page cache may hold, in MiB (pages of the
+    /// database read or written recently; with --data-dir).
+    #[arg(long, default_value_t = RelayConfig::default().store_cache_bytes >> 20)]
+    cache_mib: usize,
+
     /// Serve the files of this directory over HTTP (for example the demo web app), gzipped
     /// for clients that accept it.
     #[arg(long = "static", value_name = "DIR")]
@@ -179,6 +184,7 @@ fn config(args: &Args) -> Result<RelayConfig, String> {
         listen: args.listen,
         data_dir: args.data_dir.clone(),
         store_url: args.store.clone(),
+        store_cache_bytes: args.cache_mib.saturating_mul(1 << 20),
         static_dir: args.static_dir.clone(),
         access,
         peers: args.peers.clone(),

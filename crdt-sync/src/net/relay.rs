@@ -97,6 +97,8 @@ pub struct RelayConfig {
     /// (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB`); exclusive with
     /// [`RelayConfig::data_dir`].
     pub store_url: Option<String>,
+    /// The most memory the redb store's page cache may hold, in bytes.
+    pub store_cache_bytes: usize,
     /// A directory of files served over plain HTTP (the demo page), if any; gzipped on the
     /// way for clients that accept it.
     pub static_dir: Option<PathBuf>,
@@ -121,6 +123,7 @@ impl Default for RelayConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: None,
             store_url: None,
+            store_cache_bytes: crate::net::store::redb::DEFAULT_CACHE_BYTES,
             static_dir: None,
             access: AccessRules::default(),
             peers: Vec::new(),
@@ -182,9 +185,11 @@ impl Relay {
                 ));
             }
             (Some(dir), None) => {
-                let store = tokio::task::spawn_blocking(move || RedbStore::open(&dir))
-                    .await
-                    .map_err(|error| NetError::Io(std::io::Error::other(error)))??;
+                let cache = config.store_cache_bytes;
+                let store =
+                    tokio::task::spawn_blocking(move || RedbStore::open_with_cache(&dir, cache))
+                        .await
+                        .map_err(|error| NetError::Io(std::io::Error::other(error)))??;
                 Some(Arc::new(store))
             }
             (None, Some(url)) => {

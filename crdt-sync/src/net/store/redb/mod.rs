@@ -68,6 +68,11 @@ const OBJECTS: TableDefinition<'_, (&str, &[u8]), &[u8]> = TableDefinition::new(
 const LOG: TableDefinition<'_, (&str, u64), &[u8]> = TableDefinition::new("log");
 const PEERS: TableDefinition<'_, (&str, &[u8]), (u64, u64)> = TableDefinition::new("peers");
 
+/// The page cache a store gets unless told otherwise: enough for the working set of
+/// thousands of open collections, far below redb's own default of 1 GiB, which a relay
+/// holding a large file would otherwise grow into.
+pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
+
 /// The layout version written in `meta` (1 was a file per collection); a database of
 /// another version is refused, not guessed at.
 const FORMAT: u8 = 2;
@@ -97,11 +102,20 @@ impl std::fmt::Debug for RedbStore {
 
 impl RedbStore {
     /// Opens (or creates) the store of the data directory `dir`, creating the directory if
-    /// needed and migrating the collection files of the earlier layout into it. Blocking.
+    /// needed and migrating the collection files of the earlier layout into it, with a page
+    /// cache of [`DEFAULT_CACHE_BYTES`]. Blocking.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with_cache(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`RedbStore::open`] with a page cache of at most `cache_bytes` (memory the relay may
+    /// spend keeping pages of the file it read or wrote recently).
+    pub fn open_with_cache(dir: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(FILE);
-        let db = Database::create(&path)?;
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(&path)?;
         let write = db.begin_write()?;
         {
             let mut meta = write.open_table(META)?;
