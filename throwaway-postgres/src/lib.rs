@@ -16,8 +16,9 @@
 //! `/usr/lib/postgresql/<major>/bin` (Debian's layout; `cargo xtask test` installs the
 //! `postgresql` package when missing). PostgreSQL refuses to run as root, so when the process
 //! is root the cluster belongs to the `postgres` user and every program runs through
-//! `runuser -u postgres`. Authentication is `trust`, on 127.0.0.1 only, and the Unix socket
-//! lives in the cluster's own directory, never in `/var/run/postgresql`.
+//! `runuser -u postgres`. Authentication is `trust`, on 127.0.0.1 only; the server opens no
+//! Unix socket (its path would be the cluster's directory, and a deep checkout's path passes
+//! the 107 bytes a socket path may have).
 
 use std::fmt;
 use std::net::TcpListener;
@@ -110,10 +111,10 @@ impl Postgres {
         if as_postgres {
             hand_over(&dir)?;
         }
-        let postgres = Self {
+        let mut postgres = Self {
             bin,
             dir,
-            port: free_port()?,
+            port: 0,
             options,
             as_postgres,
         };
@@ -129,13 +130,23 @@ impl Postgres {
                 "--no-sync".as_ref(),
             ],
         )?;
-        postgres.start_server()?;
-        Ok(postgres)
+        postgres.configure()?;
+        // Another cluster (of a test running in parallel) may take the port between the
+        // check and the server's bind; then a fresh port is tried.
+        let mut attempt = 1;
+        loop {
+            postgres.port = free_port()?;
+            match postgres.start_server() {
+                Ok(()) => return Ok(postgres),
+                Err(_) if attempt < START_ATTEMPTS && postgres.port_was_taken() => attempt += 1,
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     /// The URL of the `postgres` database, as the superuser `postgres`.
     pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port())
     }
 
     /// The port it listens on.
@@ -161,28 +172,64 @@ impl Postgres {
     }
 
     fn start_server(&self) -> Result<(), Error> {
-        let settings = format!(
-            "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync={} -c max_connections={}",
-            self.port,
-            self.dir.display(),
-            if self.options.fsync { "on" } else { "off" },
-            self.options.max_connections,
-        );
-        let log = self.dir.join("server.log");
-        let log = log.to_string_lossy();
-        self.pg_ctl(&["start", "-w", "-t", "60", "-l", &log, "-o", &settings])?;
+        let log = self.log();
+        // Each start writes a new log (pg_ctl creates it, as the server's user), so the tail
+        // quoted on failure is this start's.
+        match std::fs::remove_file(&log) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error.into()),
+            _ => {}
+        }
+        let settings = format!("-p {}", self.port);
+        let log_name = log.to_string_lossy();
+        self.pg_ctl(&["start", "-w", "-t", "60", "-l", &log_name, "-o", &settings])
+            .map_err(|error| Error::Command(format!("{error}{}", self.log_tail())))?;
         // pg_ctl -w waits for the server, but a loaded machine may still refuse briefly.
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        while std::net::TcpStream::connect(("127.0.0.1", self.port())).is_err() {
             if Instant::now() > deadline {
                 return Err(Error::Command(format!(
-                    "PostgreSQL started but does not accept connections on port {}; see {}",
-                    self.port, log
+                    "PostgreSQL started but does not accept connections on port {}{}",
+                    self.port(),
+                    self.log_tail()
                 )));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         Ok(())
+    }
+
+    /// Appends this harness's settings to `postgresql.conf` (the last setting of a name wins),
+    /// so every start, first or again, runs with them; only the port is given per start.
+    fn configure(&self) -> Result<(), Error> {
+        use std::io::Write;
+        let settings = format!(
+            "\n# throwaway-postgres\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n\
+             fsync = {}\nmax_connections = {}\n",
+            if self.options.fsync { "on" } else { "off" },
+            self.options.max_connections,
+        );
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.data().join("postgresql.conf"))?
+            .write_all(settings.as_bytes())?;
+        Ok(())
+    }
+
+    fn log(&self) -> PathBuf {
+        self.dir.join("server.log")
+    }
+
+    /// The end of the server log, for an error message: pg_ctl itself only says "Examine the
+    /// log output", and the directory is deleted with the cluster.
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(self.log()).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n");
+        format!("\nserver log ({}):\n{tail}", self.log().display())
+    }
+
+    fn port_was_taken(&self) -> bool {
+        std::fs::read_to_string(self.log()).is_ok_and(|log| log.contains("Address already in use"))
     }
 
     /// The cluster's directory (its data, socket and server log), deleted on drop.
@@ -282,8 +329,35 @@ fn hand_over(dir: &Path) -> Result<(), Error> {
     check("chown", &output)
 }
 
-/// A port nothing listens on now. Another process could take it before the server binds;
-/// the server then fails to start and says so.
+/// How many ports [`Postgres::start`] tries when the one it picked is taken meanwhile.
+const START_ATTEMPTS: u32 = 8;
+
+/// How many lines of the server log a start error quotes.
+const LOG_TAIL_LINES: usize = 15;
+
+/// A random port nothing listens on now, below the kernel's ephemeral range: a port from
+/// that range (what binding port 0 gives) is also handed to outgoing connections, so the
+/// relays and clients of tests running beside this one could take it during `initdb`, or
+/// while the server is stopped for a restart.
 fn free_port() -> Result<u16, Error> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    let (low, high) = if ephemeral_low > 20_000 {
+        (10_000, ephemeral_low)
+    } else {
+        (ephemeral_low, u16::MAX)
+    };
+    let state = std::collections::hash_map::RandomState::new();
+    let mut last_error = None;
+    for attempt in 0..64u32 {
+        let random = std::hash::BuildHasher::hash_one(&state, attempt);
+        let port = low + (random % u64::from(high - low)) as u16;
+        match TcpListener::bind(("127.0.0.1", port)) {
+            Ok(listener) => return Ok(listener.local_addr()?.port()),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(Error::Io(last_error.expect("at least one attempt")))
 }
