@@ -227,7 +227,7 @@ impl<T: Clone> Rga<T> {
             .iter()
             .chain(self.pending.iter().map(|(_, span)| span))
         {
-            for origin in [span.left, span.right].into_iter().flatten() {
+            for origin in [span.left(), span.right()].into_iter().flatten() {
                 *referrers.entry(origin).or_default() += 1;
             }
         }
@@ -265,7 +265,7 @@ impl<T: Clone> Rga<T> {
             let Some(span) = self.tree.span(cursor.leaf, cursor.span) else {
                 continue;
             };
-            let (left, right, len) = (span.left, span.right, span.len());
+            let (left, right, len) = (span.left(), span.right(), span.len());
             match keep_first.get(&start) {
                 Some(false) if self.tree.remove_tombstone(start) => {}
                 Some(true) if len > 1 && self.tree.truncate_tombstone(start, 1) => {
@@ -377,14 +377,15 @@ impl<T: Clone> Rga<T> {
         let mut delta = Self::default();
         let agent = delta.agent(replica);
         span.id = ElementId::new(agent, span.id.counter);
-        span.left = span
-            .left
+        let left = span
+            .left()
             .zip(owners.0)
             .map(|(origin, owner)| ElementId::new(delta.agent(owner), origin.counter));
-        span.right = span
-            .right
+        let right = span
+            .right()
             .zip(owners.1)
             .map(|(origin, owner)| ElementId::new(delta.agent(owner), origin.counter));
+        span.set_origins(left, right);
         delta
             .context
             .insert_range(replica, span.id.counter, span.last_id().counter);
@@ -476,7 +477,7 @@ impl<T: Clone> Rga<T> {
         };
         let id = translate(span.id.plus(from));
         let left = span.left_of(from).map(&mut translate);
-        let right = span.right.map(&mut translate);
+        let right = span.right().map(&mut translate);
         if deleted {
             Span::tombstone(id, left, right, to - from + 1)
         } else {
@@ -495,7 +496,7 @@ impl<T: Clone> Rga<T> {
         let mut next = Some(span);
         let mut work: Vec<Span<T>> = Vec::new();
         while let Some(span) = next.take().or_else(|| work.pop()) {
-            let missing = [span.left, span.right]
+            let missing = [span.left(), span.right()]
                 .into_iter()
                 .flatten()
                 .find(|&origin| self.tree.find_id(origin).is_none());
@@ -546,8 +547,8 @@ impl<T: Clone> Rga<T> {
     /// The counter breaks the tie no valid history makes (one replica, the same origins,
     /// twice: forged bytes, a reused replica id).
     fn place(&mut self, span: Span<T>) {
-        let left = span.left.and_then(|id| self.tree.find_id(id));
-        let right = span.right.and_then(|id| self.tree.find_id(id));
+        let left = span.left().and_then(|id| self.tree.find_id(id));
+        let right = span.right().and_then(|id| self.tree.find_id(id));
         let left_key = left.map(|cursor| self.tree.order_key(cursor));
         let right_key = right.map(|cursor| self.tree.order_key(cursor));
         let key = (self.replica(span.id.agent), span.id.counter);
@@ -574,7 +575,7 @@ impl<T: Clone> Rga<T> {
                 break;
             };
             let other_left = other.left_of(cursor.offset);
-            let left_order = if other_left == span.left {
+            let left_order = if other_left == span.left() {
                 Ordering::Equal
             } else {
                 // A missing origin (which only a forged state has) counts as the start.
@@ -584,11 +585,11 @@ impl<T: Clone> Rga<T> {
                 Ordering::Less => break,
                 Ordering::Greater => {}
                 Ordering::Equal => {
-                    let right_order = if other.right == span.right {
+                    let right_order = if other.right() == span.right() {
                         Ordering::Equal
                     } else {
                         // `None` is the end: after everything.
-                        match (other.right.and_then(|id| self.key_of(id)), &right_key) {
+                        match (other.right().and_then(|id| self.key_of(id)), &right_key) {
                             (None, None) => Ordering::Equal,
                             (None, Some(_)) => Ordering::Greater,
                             (Some(_), None) => Ordering::Less,
@@ -764,7 +765,7 @@ impl<T: Clone> Rga<T> {
             let run = (
                 Dot::new(replica, from),
                 span.left_of(offset).map(|origin| self.dot_of(origin)),
-                span.right.map(|origin| self.dot_of(origin)),
+                span.right().map(|origin| self.dot_of(origin)),
                 to - from + 1,
                 values,
             );

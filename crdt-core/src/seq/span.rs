@@ -8,7 +8,12 @@
 use alloc::vec::Vec;
 
 /// The id of an element: `(replica index in the sequence's replica table, counter)`.
+///
+/// Packed to 4-byte alignment: 12 bytes instead of 16, in every span three times (its id and
+/// its two origins), which is a fifth of a span. Fields are only ever copied out, never
+/// borrowed (the compiler refuses a reference to a field of a packed struct).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[repr(C, packed(4))]
 pub(crate) struct ElementId {
     pub(crate) agent: u32,
     pub(crate) counter: u64,
@@ -25,6 +30,24 @@ impl ElementId {
     }
 }
 
+/// An origin, or none (the start for a left origin, the end for a right one), in the 12 bytes
+/// of an id: none is the id `(u32::MAX, 0)`, which names no element since counters start at
+/// 1. (`Option<ElementId>` would take 16.)
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Origin(ElementId);
+
+impl Origin {
+    const NONE: Self = Self(ElementId::new(u32::MAX, 0));
+
+    fn new(id: Option<ElementId>) -> Self {
+        id.map_or(Self::NONE, Self)
+    }
+
+    fn get(self) -> Option<ElementId> {
+        (self != Self::NONE).then_some(self.0)
+    }
+}
+
 /// A run of elements: element `i` has id `id + i` and was inserted between element `i - 1`
 /// (its left origin; for the first, `left`, or the start if `None`) and `right` (the right
 /// origin of every element of the run; the end if `None`). A deleted run is a tombstone: it
@@ -32,8 +55,8 @@ impl ElementId {
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub(crate) struct Span<T> {
     pub(crate) id: ElementId,
-    pub(crate) left: Option<ElementId>,
-    pub(crate) right: Option<ElementId>,
+    left: Origin,
+    right: Origin,
     pub(crate) deleted: bool,
     len: u64,
     /// The values, one per element; empty once deleted.
@@ -50,8 +73,8 @@ impl<T> Span<T> {
     ) -> Self {
         Self {
             id,
-            left,
-            right,
+            left: Origin::new(left),
+            right: Origin::new(right),
             deleted: false,
             len: content.len() as u64,
             content,
@@ -67,12 +90,27 @@ impl<T> Span<T> {
     ) -> Self {
         Self {
             id,
-            left,
-            right,
+            left: Origin::new(left),
+            right: Origin::new(right),
             deleted: true,
             len,
             content: Vec::new(),
         }
+    }
+
+    /// The left origin of the first element (`None`: the start).
+    pub(crate) fn left(&self) -> Option<ElementId> {
+        self.left.get()
+    }
+
+    /// The right origin of every element (`None`: the end).
+    pub(crate) fn right(&self) -> Option<ElementId> {
+        self.right.get()
+    }
+
+    /// Replaces both origins.
+    pub(crate) fn set_origins(&mut self, left: Option<ElementId>, right: Option<ElementId>) {
+        (self.left, self.right) = (Origin::new(left), Origin::new(right));
     }
 
     /// The number of elements.
@@ -124,7 +162,7 @@ impl<T> Span<T> {
         };
         let tail = Self {
             id: self.id.plus(offset),
-            left: Some(self.id.plus(offset - 1)),
+            left: Origin(self.id.plus(offset - 1)),
             right: self.right,
             deleted: self.deleted,
             len: self.len - offset,
@@ -137,7 +175,7 @@ impl<T> Span<T> {
     /// The left origin of element `offset`.
     pub(crate) fn left_of(&self, offset: u64) -> Option<ElementId> {
         match offset {
-            0 => self.left,
+            0 => self.left(),
             _ => Some(self.id.plus(offset - 1)),
         }
     }
@@ -146,7 +184,7 @@ impl<T> Span<T> {
     /// last element and before the same right origin, same deletion state.
     pub(crate) fn continued_by(&self, next: &Self) -> bool {
         next.id == self.id.plus(self.len())
-            && next.left == Some(self.last_id())
+            && next.left == Origin(self.last_id())
             && next.right == self.right
             && next.deleted == self.deleted
     }

@@ -258,7 +258,7 @@ impl<T: Clone> Rga<T> {
                 (
                     self.dot_of(span.id.plus(offset)),
                     span.left_of(offset).map(|origin| self.dot_of(origin)),
-                    span.right.map(|origin| self.dot_of(origin)),
+                    span.right().map(|origin| self.dot_of(origin)),
                     to - from + 1,
                     values,
                 )
