@@ -309,7 +309,7 @@ impl<T: Clone> SpanTree<T> {
         }
         let added = span.visible();
         self.index.insert(span.id, leaf);
-        self.leaves[leaf as usize].spans.insert(index, span);
+        insert_span(&mut self.leaves[leaf as usize].spans, index, span);
         self.spans += 1;
         self.add_visible(leaf, added, 0);
         if self.leaves[leaf as usize].spans.len() > LEAF_CAPACITY {
@@ -404,7 +404,7 @@ impl<T: Clone> SpanTree<T> {
         let spans = &mut self.leaves[leaf as usize].spans;
         let tail = spans[index].split_off(offset);
         self.index.insert(tail.id, leaf);
-        spans.insert(index + 1, tail);
+        insert_span(spans, index + 1, tail);
         self.spans += 1;
     }
 
@@ -428,6 +428,7 @@ impl<T: Clone> SpanTree<T> {
         let new = self.leaves.len() as u32;
         let old = &mut self.leaves[leaf as usize];
         let moved = old.spans.split_off(old.spans.len() / 2);
+        old.spans.shrink_to_fit();
         let moved_visible: u64 = moved.iter().map(Span::visible).sum();
         for span in &moved {
             self.index.insert(span.id, new);
@@ -541,4 +542,14 @@ impl<T: Clone> SpanTree<T> {
             (internal.parent, internal.slot) = (parent, slot);
         }
     }
+}
+
+/// Inserts `span` into a leaf's spans, growing the leaf by a quarter when full rather than
+/// doubling it: most leaves stop growing somewhere below [`LEAF_CAPACITY`] (the document is
+/// edited elsewhere), and a doubled one would keep up to half of its room empty for good.
+fn insert_span<T>(spans: &mut Vec<Span<T>>, index: usize, span: Span<T>) {
+    if spans.len() == spans.capacity() {
+        spans.reserve_exact((spans.len() / 4).max(4));
+    }
+    spans.insert(index, span);
 }
