@@ -6,7 +6,9 @@
 //!   through `ListCRDT::apply_local_operations`, as its own `apply_local` benchmark drives it.
 //!   The two alternate, and the median of `--runs` (default 15) is reported.
 //! - **encoded**: the final document with its full history, `Codec::encode` against
-//!   `OpLog::encode(ENCODE_FULL)`.
+//!   `OpLog::encode(ENCODE_FULL)` (which compresses the inserted text with LZ4, diamond-types'
+//!   default `lz4` feature); for context, diamond-types' size with `compress_content: false`
+//!   is also printed.
 //! - **heap**: the bytes allocated and not freed by the replay, with the document still
 //!   alive, counted by a counting global allocator (`cap`) around the system one.
 //!
@@ -22,6 +24,7 @@ use benches::text_crdts::{DiamondTypes, TextCrdt, replay_per_edit};
 use benches::trace::{self, Trace, replay_sequential};
 use cap::Cap;
 use crdt_core::Codec;
+use diamond_types::list::encoding::{ENCODE_FULL, EncodeOptions};
 
 #[global_allocator]
 static ALLOCATOR: Cap<System> = Cap::new(System, usize::MAX);
@@ -34,6 +37,15 @@ struct Measured {
     replay: Duration,
     encoded: usize,
     heap: usize,
+}
+
+/// diamond-types' `ENCODE_FULL` without its LZ4 compression of the text.
+fn encode_full_uncompressed(doc: &DiamondTypes) -> usize {
+    let options = EncodeOptions {
+        compress_content: false,
+        ..ENCODE_FULL
+    };
+    doc.doc.oplog.encode(options).len()
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -49,7 +61,7 @@ fn heap_of<T>(make: impl FnOnce() -> T) -> (T, usize) {
     (value, held)
 }
 
-fn measure(trace: &Trace, runs: usize) -> Result<(Measured, Measured), String> {
+fn measure(trace: &Trace, runs: usize) -> Result<(Measured, Measured, usize), String> {
     let (ours, ours_heap) = heap_of(|| replay_sequential(trace));
     let ours = ours.map_err(|error| format!("ours: {error}"))?;
     if ours.to_string() != trace.end_content {
@@ -62,6 +74,7 @@ fn measure(trace: &Trace, runs: usize) -> Result<(Measured, Measured), String> {
         return Err("diamond-types replayed to a different text".into());
     }
     let theirs_encoded = theirs.encode_full().len();
+    let theirs_uncompressed = encode_full_uncompressed(&theirs);
     drop(theirs);
     let (mut ours_times, mut theirs_times) = (Vec::new(), Vec::new());
     for _ in 0..runs {
@@ -85,6 +98,7 @@ fn measure(trace: &Trace, runs: usize) -> Result<(Measured, Measured), String> {
             encoded: theirs_encoded,
             heap: theirs_heap,
         },
+        theirs_uncompressed,
     ))
 }
 
@@ -112,9 +126,9 @@ fn main() -> ExitCode {
         "## Text against diamond-types 1.0 (ours / diamond-types; median of {runs} replays)\n"
     );
     println!(
-        "| trace | replay ms | replay ratio | encoded B | encoded ratio | heap MiB | heap ratio |"
+        "| trace | replay ms | replay ratio | encoded B | encoded ratio | heap MiB | heap ratio | diamond-types encoded without LZ4 |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for name in TRACES {
         let path = trace::path(name);
         let trace = match Trace::load(&path) {
@@ -125,8 +139,8 @@ fn main() -> ExitCode {
             }
         };
         match measure(&trace, runs) {
-            Ok((ours, theirs)) => println!(
-                "| {name} | {:.1} / {:.1} | {:.2}× | {} / {} | {:.2}× | {:.2} / {:.2} | {:.2}× |",
+            Ok((ours, theirs, uncompressed)) => println!(
+                "| {name} | {:.1} / {:.1} | {:.2}× | {} / {} | {:.2}× | {:.2} / {:.2} | {:.2}× | {uncompressed} |",
                 ms(ours.replay),
                 ms(theirs.replay),
                 ours.replay.as_secs_f64() / theirs.replay.as_secs_f64(),
