@@ -146,7 +146,7 @@ impl Postgres {
 
     /// The URL of the `postgres` database, as the superuser `postgres`.
     pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port())
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
     /// The port it listens on.
@@ -185,11 +185,11 @@ impl Postgres {
             .map_err(|error| Error::Command(format!("{error}{}", self.log_tail())))?;
         // pg_ctl -w waits for the server, but a loaded machine may still refuse briefly.
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port())).is_err() {
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             if Instant::now() > deadline {
                 return Err(Error::Command(format!(
                     "PostgreSQL started but does not accept connections on port {}{}",
-                    self.port(),
+                    self.port,
                     self.log_tail()
                 )));
             }
