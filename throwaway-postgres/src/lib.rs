@@ -338,7 +338,9 @@ const LOG_TAIL_LINES: usize = 15;
 /// A random port nothing listens on now, below the kernel's ephemeral range: a port from
 /// that range (what binding port 0 gives) is also handed to outgoing connections, so the
 /// relays and clients of tests running beside this one could take it during `initdb`, or
-/// while the server is stopped for a restart.
+/// while the server is stopped for a restart. A machine whose ephemeral range starts at or
+/// below 20,000 leaves no such room, and there the port is drawn from that range's start up;
+/// the retry in [`Postgres::start`] then covers a port taken meanwhile.
 fn free_port() -> Result<u16, Error> {
     let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
